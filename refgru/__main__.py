@@ -1,0 +1,5 @@
+"""``python -m refgru`` is the ``refgru`` command."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,47 @@
+"""The ``refgru`` command line. Each subcommand lives in its own module, listed in ``COMMANDS``.
+
+A command module has ``register(subparsers)``, which adds its parser and sets ``func`` to a function
+taking the parsed arguments and returning an exit code. Errors print one line to stderr and exit
+non-zero; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import RefgruError
+
+#: Modules that each define one or more subcommands, in the order ``refgru --help`` lists them.
+COMMANDS = ["refgru.demo"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr and exit code 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="refgru", description="A NumPy reference for the Keras GRU layer.")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMANDS:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (RefgruError, OSError, KeyError, ImportError) as exc:
+        if args.debug:
+            raise
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"refgru: error: {message}", file=sys.stderr)
+        return 1

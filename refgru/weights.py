@@ -1,0 +1,174 @@
+"""``GRUWeights``: the three arrays of ``GRU.get_weights()``, with every slice named.
+
+Keras stores a GRU in three arrays whose column blocks are in the gate order ``[z, r, h]``::
+
+    kernel            (input_dim, 3u) = [ W_z | W_r | W_h ]     input weights
+    recurrent_kernel  (u, 3u)         = [ U_z | U_r | U_h ]     recurrent weights
+    bias, reset_after=True:  (2, 3u)  row 0 = [ b_z | b_r | b_h ]      input bias
+                                      row 1 = [ rb_z | rb_r | rb_h ]   recurrent bias
+    bias, reset_after=False: (3u,)    = [ b_z | b_r | b_h ]
+    no bias (use_bias=False): the list has two arrays
+
+A ``(2, 3u)`` bias exists only with ``reset_after=True``, and then both rows are used in every step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .errors import error
+
+#: Keras gate order of the column blocks: update gate z, reset gate r, candidate h.
+GATES = ("z", "r", "h")
+
+
+def _block(array: np.ndarray | None, gate: str) -> np.ndarray | None:
+    """The column block of ``gate`` in a ``(..., 3u)`` array, as a read-only view."""
+    if array is None:
+        return None
+    u = array.shape[-1] // 3
+    i = GATES.index(gate)
+    return array[..., i * u : (i + 1) * u]
+
+
+def _as_float(name: str, value: object) -> np.ndarray:
+    array = np.array(value, copy=True) if not isinstance(value, np.ndarray) else value.copy()
+    if array.dtype.kind != "f":
+        raise error(name, "a floating-point array", array)
+    array.flags.writeable = False
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class GRUWeights:
+    """The weights of one Keras GRU layer, with named slices.
+
+    Arguments:
+        kernel: ``(input_dim, 3u)``, the column blocks ``[W_z | W_r | W_h]``.
+        recurrent_kernel: ``(u, 3u)``, the column blocks ``[U_z | U_r | U_h]``.
+        bias: ``(2, 3u)`` (``reset_after=True``: input row, recurrent row), ``(3u,)``
+            (``reset_after=False``), or ``None`` (``use_bias=False``).
+        reset_after: ``None`` infers it from the bias: ``(2, 3u)`` means True, ``(3u,)`` means False,
+            no bias means True (the Keras default). An explicit value must agree with the bias.
+
+    Attributes (all views of the arrays above):
+        W_z, W_r, W_h: ``(input_dim, u)`` input weights of the update gate, reset gate and candidate.
+        U_z, U_r, U_h: ``(u, u)`` recurrent weights of the same.
+        b_z, b_r, b_h: ``(u,)`` input bias, or ``None`` without a bias.
+        rb_z, rb_r, rb_h: ``(u,)`` recurrent bias (row 1 of a ``(2, 3u)`` bias), or ``None``
+            unless ``reset_after`` and ``use_bias``.
+    """
+
+    kernel: np.ndarray
+    recurrent_kernel: np.ndarray
+    bias: np.ndarray | None = None
+    reset_after: bool | None = None
+
+    def __post_init__(self) -> None:
+        kernel = _as_float("kernel", self.kernel)
+        recurrent = _as_float("recurrent_kernel", self.recurrent_kernel)
+        if kernel.ndim != 2 or kernel.shape[1] % 3 or kernel.shape[1] == 0:
+            raise error("kernel", "shape (input_dim, 3 * units) with units >= 1", kernel)
+        u = kernel.shape[1] // 3
+        if recurrent.shape != (u, 3 * u):
+            raise error("recurrent_kernel", f"shape ({u}, {3 * u}) to match kernel {kernel.shape}", recurrent)
+        if recurrent.dtype != kernel.dtype:
+            raise error("recurrent_kernel", f"dtype {kernel.dtype} like kernel", recurrent)
+        bias = None if self.bias is None else _as_float("bias", self.bias)
+        if bias is not None and bias.dtype != kernel.dtype:
+            raise error("bias", f"dtype {kernel.dtype} like kernel", bias)
+        if bias is not None and bias.shape not in ((2, 3 * u), (3 * u,)):
+            raise error("bias", f"shape (2, {3 * u}) (reset_after=True) or ({3 * u},) (reset_after=False) for units={u}", bias)
+        implied = True if bias is None else bias.ndim == 2
+        reset_after = self.reset_after
+        if reset_after is not None and not isinstance(reset_after, (bool, np.bool_)):
+            raise error("reset_after", "True, False or None", reset_after)
+        if reset_after is not None and bias is not None and bool(reset_after) != implied:
+            raise error("reset_after", f"{implied} for a bias of shape {bias.shape}", repr(bool(reset_after)))
+        object.__setattr__(self, "kernel", kernel)
+        object.__setattr__(self, "recurrent_kernel", recurrent)
+        object.__setattr__(self, "bias", bias)
+        object.__setattr__(self, "reset_after", implied if reset_after is None else bool(reset_after))
+
+    @classmethod
+    def from_keras(cls, weights: Sequence[np.ndarray] | "GRUWeights", reset_after: bool | None = None) -> "GRUWeights":
+        """Build from the list ``GRU.get_weights()`` returns: ``[kernel, recurrent_kernel(, bias)]``."""
+        if isinstance(weights, GRUWeights):
+            if reset_after is not None and bool(reset_after) != weights.reset_after:
+                raise error("reset_after", f"{weights.reset_after} to match the given GRUWeights", repr(reset_after))
+            return weights
+        if isinstance(weights, np.ndarray) or not isinstance(weights, (list, tuple)):
+            raise error("weights", "the list GRU.get_weights() returns ([kernel, recurrent_kernel, bias] or [kernel, recurrent_kernel]) or a GRUWeights", weights)
+        if len(weights) not in (2, 3):
+            raise error("weights", "2 arrays (use_bias=False) or 3 arrays (kernel, recurrent_kernel, bias)", f"{len(weights)} arrays")
+        bias = weights[2] if len(weights) == 3 else None
+        return cls(weights[0], weights[1], bias, reset_after)
+
+    def to_keras(self) -> list[np.ndarray]:
+        """The list for ``GRU.set_weights()``: copies bit-identical to the arrays given."""
+        arrays = [self.kernel, self.recurrent_kernel] + ([] if self.bias is None else [self.bias])
+        return [a.copy() for a in arrays]
+
+    @property
+    def units(self) -> int:
+        return self.recurrent_kernel.shape[0]
+
+    @property
+    def input_dim(self) -> int:
+        return self.kernel.shape[0]
+
+    @property
+    def use_bias(self) -> bool:
+        return self.bias is not None
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.kernel.dtype
+
+    @property
+    def input_bias(self) -> np.ndarray | None:
+        """``(3u,)`` = ``[b_z | b_r | b_h]``, added to ``x @ kernel``; ``None`` without a bias."""
+        if self.bias is None:
+            return None
+        return self.bias[0] if self.reset_after else self.bias
+
+    @property
+    def recurrent_bias(self) -> np.ndarray | None:
+        """``(3u,)`` = ``[rb_z | rb_r | rb_h]``, added to ``h_tm1 @ recurrent_kernel``; only with ``reset_after``."""
+        if self.bias is None or not self.reset_after:
+            return None
+        return self.bias[1]
+
+    W_z = property(lambda self: _block(self.kernel, "z"), doc="``(input_dim, u)`` input weights of the update gate z.")
+    W_r = property(lambda self: _block(self.kernel, "r"), doc="``(input_dim, u)`` input weights of the reset gate r.")
+    W_h = property(lambda self: _block(self.kernel, "h"), doc="``(input_dim, u)`` input weights of the candidate hh.")
+    U_z = property(lambda self: _block(self.recurrent_kernel, "z"), doc="``(u, u)`` recurrent weights of z.")
+    U_r = property(lambda self: _block(self.recurrent_kernel, "r"), doc="``(u, u)`` recurrent weights of r.")
+    U_h = property(lambda self: _block(self.recurrent_kernel, "h"), doc="``(u, u)`` recurrent weights of hh.")
+    b_z = property(lambda self: _block(self.input_bias, "z"), doc="``(u,)`` input bias of z, or None.")
+    b_r = property(lambda self: _block(self.input_bias, "r"), doc="``(u,)`` input bias of r, or None.")
+    b_h = property(lambda self: _block(self.input_bias, "h"), doc="``(u,)`` input bias of hh, or None.")
+    rb_z = property(lambda self: _block(self.recurrent_bias, "z"), doc="``(u,)`` recurrent bias of z (reset_after only).")
+    rb_r = property(lambda self: _block(self.recurrent_bias, "r"), doc="``(u,)`` recurrent bias of r (reset_after only).")
+    rb_h = property(lambda self: _block(self.recurrent_bias, "h"), doc="``(u,)`` recurrent bias of hh, inside r * (...) (reset_after only).")
+
+    def slices(self) -> dict[str, np.ndarray | None]:
+        """All twelve named slices, in the order W, U, b, rb and z, r, h within each."""
+        names = [f"{p}_{g}" for p in ("W", "U", "b", "rb") for g in GATES]
+        return {name: getattr(self, name) for name in names}
+
+    def __repr__(self) -> str:
+        bias = "None" if self.bias is None else str(self.bias.shape)
+        return (f"GRUWeights(units={self.units}, input_dim={self.input_dim}, reset_after={self.reset_after}, "
+                f"use_bias={self.use_bias}, bias={bias}, dtype={self.dtype})")
+
+
+def as_weights(weights: Sequence[np.ndarray] | GRUWeights, reset_after: bool | None = None) -> GRUWeights:
+    """Accept a ``get_weights()`` list or a ``GRUWeights``; see :meth:`GRUWeights.from_keras`."""
+    return GRUWeights.from_keras(weights, reset_after)
+
+
+__all__ = ["GATES", "GRUWeights", "as_weights"]
