@@ -21,10 +21,10 @@ def describe(value: object) -> str:
     return f"{text} ({type(value).__name__})"
 
 
-def error(argument: str, expected: str, received: object) -> RefgruError:
+def error(argument: str, expected: str, received: object = None, *, got: str | None = None) -> RefgruError:
     """Build ``RefgruError("<argument>: expected <expected>, got <received>")``.
 
-    ``received`` is described with :func:`describe` unless it is already a string.
+    ``received`` is the offending value, described with :func:`describe`; pass ``got=`` instead to
+    word what was received yourself (e.g. ``got="4 arrays"``).
     """
-    got = received if isinstance(received, str) else describe(received)
-    return RefgruError(f"{argument}: expected {expected}, got {got}")
+    return RefgruError(f"{argument}: expected {expected}, got {describe(received) if got is None else got}")

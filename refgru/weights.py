@@ -87,7 +87,7 @@ class GRUWeights:
         if reset_after is not None and not isinstance(reset_after, (bool, np.bool_)):
             raise error("reset_after", "True, False or None", reset_after)
         if reset_after is not None and bias is not None and bool(reset_after) != implied:
-            raise error("reset_after", f"{implied} for a bias of shape {bias.shape}", repr(bool(reset_after)))
+            raise error("reset_after", f"{implied} for a bias of shape {bias.shape}", bool(reset_after))
         object.__setattr__(self, "kernel", kernel)
         object.__setattr__(self, "recurrent_kernel", recurrent)
         object.__setattr__(self, "bias", bias)
@@ -98,12 +98,12 @@ class GRUWeights:
         """Build from the list ``GRU.get_weights()`` returns: ``[kernel, recurrent_kernel(, bias)]``."""
         if isinstance(weights, GRUWeights):
             if reset_after is not None and bool(reset_after) != weights.reset_after:
-                raise error("reset_after", f"{weights.reset_after} to match the given GRUWeights", repr(reset_after))
+                raise error("reset_after", f"{weights.reset_after} to match the given GRUWeights", reset_after)
             return weights
         if isinstance(weights, np.ndarray) or not isinstance(weights, (list, tuple)):
             raise error("weights", "the list GRU.get_weights() returns ([kernel, recurrent_kernel, bias] or [kernel, recurrent_kernel]) or a GRUWeights", weights)
         if len(weights) not in (2, 3):
-            raise error("weights", "2 arrays (use_bias=False) or 3 arrays (kernel, recurrent_kernel, bias)", f"{len(weights)} arrays")
+            raise error("weights", "2 arrays (use_bias=False) or 3 arrays (kernel, recurrent_kernel, bias)", got=f"{len(weights)} arrays")
         bias = weights[2] if len(weights) == 3 else None
         return cls(weights[0], weights[1], bias, reset_after)
 
