@@ -28,7 +28,23 @@ def assert_close(name: str, actual, expected, dtype=None) -> None:
     assert actual.shape == expected.shape, f"{name}: shape {actual.shape} != Keras {expected.shape}"
     assert actual.dtype == expected.dtype, f"{name}: dtype {actual.dtype} != Keras {expected.dtype}"
     tol = TOLERANCE[np.dtype(dtype or expected.dtype)]
-    scale = np.maximum(1.0, np.abs(expected))
-    err = np.abs(actual - expected) / scale
-    worst = float(np.nanmax(err)) if err.size else 0.0
-    assert worst <= tol, f"{name}: differs from Keras by {worst:.3g} (tolerance {tol:g}) at {np.unravel_index(np.nanargmax(err), err.shape)}"
+    worst, where = relative_error(actual, expected)
+    assert worst <= tol, f"{name}: differs from Keras by {worst:.3g} (tolerance {tol:g}) at {where}"
+
+
+def relative_error(actual: np.ndarray, expected: np.ndarray) -> tuple[float, tuple]:
+    """Largest ``|actual - expected| / max(1, |expected|)`` and where it is.
+
+    Non-finite entries (an exploding activation such as ``exponential``) must be non-finite in the
+    same way in both: NaN where Keras has NaN, the same infinity where Keras has one.
+    """
+    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+    finite = np.isfinite(expected)
+    same_special = np.array_equal(np.isnan(actual), np.isnan(expected)) and np.array_equal(actual[np.isinf(expected)], expected[np.isinf(expected)])
+    if not same_special or not np.isfinite(actual[finite]).all():
+        bad = np.argwhere(np.isfinite(actual) != finite)
+        return float("inf"), tuple(bad[0]) if len(bad) else ("non-finite pattern",)
+    err = np.where(finite, np.abs(actual - expected) / np.maximum(1.0, np.abs(np.where(finite, expected, 1.0))), 0.0)
+    if not err.size:
+        return 0.0, ()
+    return float(err.max()), tuple(int(i) for i in np.unravel_index(err.argmax(), err.shape))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import assert_close, random_weights
+from helpers import TOLERANCE, assert_close, random_weights, relative_error
 from keras_ref import keras_gru
 
 import refgru
@@ -59,29 +59,60 @@ def gru_cases(draw, version: int, activations: bool = False):
 
 
 def check_against_keras(version, case):
+    """refgru equals Keras to the dtype's tolerance.
+
+    One exception, for float32 only: when the recurrence is expansive (e.g. ``exponential`` gates,
+    where z > 1), float32 rounding grows step by step and two correct float32 implementations drift
+    apart. Then refgru's float32 error must be of the same order as Keras's own float32 error
+    (at most 4x), both measured against Keras run in float64 on the same numbers, which is the
+    exact answer up to 1e-10.
+    """
     weights, x, mask, initial_state, dtype, config = case
     expected = keras_gru(version, weights, x, mask=mask, initial_state=initial_state, dtype=dtype, **config)
     actual = refgru.gru(x, weights, mask=mask, initial_state=initial_state, keras_version=version, **config)
-    assert_close(f"Keras {version} GRU output {config}", actual, expected)
+    name = f"Keras {version} GRU output {config}"
+    if dtype == "float32" and not all_close(actual, expected):
+        as64 = [w.astype("float64") for w in weights]
+        h0 = None if initial_state is None else initial_state.astype("float64")
+        exact = keras_gru(version, as64, x.astype("float64"), mask=mask, initial_state=h0, dtype="float64", **config)
+        for ours, theirs, truth in zip(listify(actual), listify(expected), listify(exact)):
+            keras_error, _ = relative_error(theirs, truth)
+            our_error, where = relative_error(ours, truth)
+            assert our_error <= max(4 * keras_error, TOLERANCE[np.dtype("float32")]), (
+                f"{name}: refgru float32 is {our_error:.3g} from exact at {where}, Keras float32 only {keras_error:.3g}")
+        return
+    assert_close(name, actual, expected)
 
 
+def listify(result):
+    return list(result) if isinstance(result, (list, tuple)) else [result]
+
+
+def all_close(actual, expected) -> bool:
+    return all(relative_error(a, e)[0] <= TOLERANCE[np.dtype(e.dtype)] for a, e in zip(listify(actual), listify(expected)))
+
+
+@settings(max_examples=120)
 @given(gru_cases(3))
 def test_options_match_keras3(case):
     """Shapes from 1, both variants, no bias, every flag, initial states and every kind of mask."""
     check_against_keras(3, case)
 
 
+@settings(max_examples=120)
 @given(gru_cases(2))
 def test_options_match_tf_keras(case):
     check_against_keras(2, case)
 
 
+@settings(max_examples=120)
 @given(gru_cases(3, activations=True))
 def test_activations_match_keras3(case):
     """Every activation and recurrent activation Keras 3 resolves, in both positions."""
     check_against_keras(3, case)
 
 
+@settings(max_examples=120)
 @given(gru_cases(2, activations=True))
 def test_activations_match_tf_keras(case):
     check_against_keras(2, case)
