@@ -11,15 +11,15 @@ import importlib
 from .activations import get_activation
 from .cell import StepGates, gru_step
 from .errors import RefgruError
+from .explain import explain
 from .layer import gru
+from .trace import trace
 from .weights import GATES, GRUWeights
 
 __version__ = "0.1.0"
 
 #: Public names that live in modules imported on first use: ``name -> module``.
 _LAZY = {
-    "explain": "refgru.explain",
-    "trace": "refgru.trace",
     "load_model": "refgru.model",
     "from_keras": "refgru.model",
     "export_onnx": "refgru.onnx_export",
@@ -33,4 +33,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'refgru' has no attribute {name!r}")
 
 
-__all__ = ["GATES", "GRUWeights", "RefgruError", "StepGates", "get_activation", "gru", "gru_step", "__version__", *_LAZY]
+__all__ = ["GATES", "GRUWeights", "RefgruError", "StepGates", "explain", "get_activation", "gru", "gru_step", "trace",
+           "__version__", *_LAZY]

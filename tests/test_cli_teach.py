@@ -1,0 +1,264 @@
+"""``refgru explain``, ``refgru trace`` and ``refgru demo``, run end to end as ``python -m refgru``."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from helpers import random_weights
+
+import refgru
+from refgru import demo, seed
+
+TF_MODULES = ("tensorflow", "keras", "tf_keras")
+
+#: Runs the refgru CLI with TensorFlow, Keras 3 and tf-keras unimportable, then fails if any got imported.
+BLOCKED = f"""
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {TF_MODULES!r}:
+            raise ImportError("blocked for this test: " + name)
+sys.meta_path.insert(0, Block())
+from refgru.cli import main
+code = main(sys.argv[1:])
+leaked = sorted(m for m in sys.modules if m.split(".")[0] in {TF_MODULES!r})
+assert not leaked, leaked
+raise SystemExit(code)
+"""
+
+
+def cli(*args, cwd, blocked: bool = False) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-c", BLOCKED] if blocked else [sys.executable, "-m", "refgru"]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run(command + [str(a) for a in args], capture_output=True, text=True, cwd=cwd, env=env,
+                          timeout=300)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, start: str, code: int = 1) -> None:
+    lines = result.stderr.splitlines()
+    assert result.returncode == code, (result.returncode, result.stderr)
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(start), lines[0]
+    assert result.stdout == ""
+
+
+@pytest.fixture
+def files(tmp_path):
+    """The seed weights (np.savez keys arr_*), the seed input, and other weight/input files."""
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "seed.npz", *seed.WEIGHTS)
+    np.save(tmp_path / "x.npy", seed.X)
+    kernel, recurrent, bias = random_weights(rng, 2, 3, reset_after=False)
+    np.savez(tmp_path / "old.npz", kernel=kernel, recurrent_kernel=recurrent, bias=bias)
+    np.savez(tmp_path / "nobias.npz", *random_weights(rng, 2, 3, use_bias=False))
+    np.save(tmp_path / "batch.npy", rng.normal(size=(2, 4, 2)).astype(np.float32))
+    (tmp_path / "text.npz").write_text("kernel = [[1, 2, 3]]\n")
+    np.savez(tmp_path / "shapes.npz", seed.KERNEL, np.zeros((3, 6), np.float32), seed.BIAS)
+    np.savez(tmp_path / "keys.npz", w=seed.KERNEL)
+    np.savez(tmp_path / "objects.npz", *[np.array([{"a": 1}], dtype=object)] * 3)
+    np.save(tmp_path / "wide.npy", np.zeros((1, 3, 4), np.float32))
+    return tmp_path
+
+
+# ---------------------------------------------------------------- refgru explain
+
+def test_explain_seed_npz(files):
+    result = cli("explain", "seed.npz", "--activation", "linear", cwd=files)
+    assert result.returncode == 0, result.stderr
+    out, flat = result.stdout, " ".join(result.stdout.split())
+    assert "Variant: reset_after=True" in out and "a (2, 3u) bias means reset_after=True" in flat
+    assert "Both rows are used." in flat and "There is no output gate" in flat
+    for name, where in [("W_z", "kernel[:, 0:2]"), ("U_h", "recurrent_kernel[:, 4:6]"), ("rb_h", "bias[1, 4:6]")]:
+        assert re.search(rf"^\s+{name}\s+{re.escape(where)}", out, re.M), name
+    assert "hh = linear(x_t @ W_h + b_h + r * (h_tm1 @ U_h + rb_h))" in out
+    assert "= [[-0.642662, -0.0870676]]" in out
+    assert out == str(refgru.explain(seed.WEIGHTS, activation="linear")) + "\n"
+
+
+def test_explain_other_variants_and_forms(files):
+    old = cli("explain", "old.npz", cwd=files)
+    assert old.returncode == 0 and "Variant: reset_after=False" in old.stdout
+    assert "(9,) = (3u,)" in " ".join(old.stdout.split())
+    given = cli("explain", "nobias.npz", "--reset-after", "false", "--keras-version", "2",
+                "--recurrent-activation", "hard_sigmoid", cwd=files)
+    assert given.returncode == 0 and "reset_after=False (as given)" in " ".join(given.stdout.split())
+    assert "hh = tanh(x_t @ W_h + (r * h_tm1) @ U_h)" in given.stdout and "Keras 2's clip" in given.stdout
+    md = cli("explain", "seed.npz", "--markdown", "--no-values", cwd=files)
+    assert md.returncode == 0 and md.stdout.startswith("### GRU: units u = 2") and "| value |" not in md.stdout
+
+
+@pytest.mark.parametrize("name,start", [
+    ("missing.npz", "refgru: error: FILE: expected an existing .npz file, got 'missing.npz'"),
+    ("text.npz", "refgru: error: FILE: expected a NumPy .npz file, got 'text.npz', which is neither"),
+    ("shapes.npz", "refgru: error: recurrent_kernel: expected shape (2, 6) to match kernel (1, 6)"),
+    ("keys.npz", "refgru: error: FILE: expected an .npz with keys arr_0/arr_1/arr_2 or kernel/recurrent_kernel/bias"),
+    ("x.npy", "refgru: error: FILE: expected an .npz archive of the get_weights() arrays"),
+    ("objects.npz", "refgru: error: FILE: expected plain numeric arrays"),
+])
+def test_explain_bad_file_is_one_line(files, name, start):
+    assert_one_line_error(cli("explain", name, cwd=files), start)
+
+
+def test_explain_bad_options(files):
+    assert_one_line_error(cli("explain", "seed.npz", "--reset-after", "false", cwd=files),
+                          "refgru: error: reset_after: expected True for a bias of shape (2, 6)")
+    assert_one_line_error(cli("explain", "seed.npz", "--activation", "nope", cwd=files),
+                          "refgru: error: activation: expected")
+    usage = "refgru explain: error:"  # argparse: exit code 2
+    assert_one_line_error(cli("explain", "seed.npz", "--reset-after", "maybe", cwd=files), usage, code=2)
+    assert_one_line_error(cli("explain", "seed.npz", "--keras-version", "4", cwd=files), usage, code=2)
+    assert_one_line_error(cli("explain", "m.keras", "--activation", "tanh", cwd=files),
+                          "refgru: error: --activation: expected no layer option with a model file")
+
+
+@pytest.mark.filterwarnings("ignore:You are saving your model as an HDF5 file")
+def test_explain_model_files(kr, tmp_path):
+    """A Keras 3 .keras file (GRU + Bidirectional) and a tf-keras .h5 (reset_after=False, hard_sigmoid)."""
+    pytest.importorskip("refgru.model")
+    keras, tf_keras = kr.keras, kr.tf_keras
+    inputs = keras.Input((4, 2))
+    hidden = keras.layers.GRU(3, return_sequences=True, activation="linear", name="first")(inputs)
+    outputs = keras.layers.Bidirectional(keras.layers.GRU(2, reset_after=False), name="both")(hidden)
+    keras.Model(inputs, outputs).save(tmp_path / "m.keras")
+    old = tf_keras.Sequential([tf_keras.Input((4, 2)),
+                               tf_keras.layers.GRU(3, reset_after=False, recurrent_activation="hard_sigmoid")])
+    old.save(tmp_path / "old.h5")
+
+    result = cli("explain", "m.keras", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    titles = [line for line in result.stdout.splitlines() if line.startswith("GRU '")]
+    assert [t.split("'")[1] for t in titles] == ["first", "both/forward", "both/backward"]
+    blocks = result.stdout.split("\nGRU '")
+    assert "Variant: reset_after=True" in blocks[0] and "hh = linear(" in blocks[0]
+    assert all("Variant: reset_after=False" in b and "(6,) = (3u,)" in " ".join(b.split()) for b in blocks[1:])
+    result = cli("explain", "old.h5", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Variant: reset_after=False" in result.stdout
+    assert "Keras 2's clip(0.2 * x + 0.5, 0, 1)" in " ".join(result.stdout.split())
+
+
+# ---------------------------------------------------------------- refgru trace
+
+def test_trace_seed_table(files):
+    result = cli("trace", "x.npy", "seed.npz", "--activation", "linear", cwd=files)
+    assert result.returncode == 0, result.stderr
+    tr = refgru.trace(seed.X, seed.WEIGHTS, activation="linear")
+    assert result.stdout == tr.table(0) + "\n"
+    rows = [line.split()[-8:] for line in result.stdout.splitlines()[3:9]]
+    columns = (tr.h_tm1, tr.pre_z, tr.z, tr.pre_r, tr.r, tr.pre_h, tr.hh, tr.h)
+    assert rows[5] == [f"{float(v[0, 2, 1]):+.4f}" for v in columns]
+    assert "+0.4204" in rows[0] and rows[4][-1] == "+0.3409"
+
+
+def test_trace_batch_options_and_plot(files):
+    result = cli("trace", "batch.npy", "old.npz", "--keras-version", "2", "--recurrent-activation", "hard_sigmoid",
+                 cwd=files)
+    assert result.returncode == 0, result.stderr
+    assert "sequence 0 of 2" in result.stdout and "sequence 1 of 2" in result.stdout
+    assert "keras_version=2" in result.stdout and "(r * h_tm1) @ U_h" in result.stdout
+    one = cli("trace", "batch.npy", "old.npz", "--sequence", "1", "--parts", cwd=files)
+    assert one.returncode == 0 and "sequence 0 of 2" not in one.stdout and "sequence 1 of 2" in one.stdout
+    assert {"x_z", "rec_z", "x_h", "rec_h"} <= set(one.stdout.splitlines()[1].split())
+    pytest.importorskip("matplotlib")
+    plotted = cli("trace", "x.npy", "seed.npz", "--plot", "gates.png", cwd=files)
+    assert plotted.returncode == 0 and "wrote the gate plot of sequence 0 to gates.png" in plotted.stdout
+    assert (files / "gates.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_trace_bad_input_is_one_line(files):
+    assert_one_line_error(cli("trace", "wide.npy", "seed.npz", cwd=files), "refgru: error: x: expected features = 1")
+    assert_one_line_error(cli("trace", "missing.npy", "seed.npz", cwd=files),
+                          "refgru: error: X: expected an existing .npy file")
+    assert_one_line_error(cli("trace", "seed.npz", "seed.npz", cwd=files),
+                          "refgru: error: X: expected a .npy file holding one array")
+    assert_one_line_error(cli("trace", "x.npy", "shapes.npz", cwd=files), "refgru: error: recurrent_kernel: expected")
+    assert_one_line_error(cli("trace", "x.npy", "m.keras", cwd=files), "refgru: error: WEIGHTS: expected an .npz")
+    assert_one_line_error(cli("trace", "x.npy", "seed.npz", "--sequence", "1", cwd=files),
+                          "refgru: error: --sequence: expected an index in [0, 1)")
+
+
+def test_trace_rich_table_on_a_terminal(monkeypatch, capsys):
+    """On a terminal, with rich installed, the same rows are printed as a rich table."""
+    pytest.importorskip("rich")
+    from refgru import teach_cli
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.setenv("COLUMNS", "200")
+    tr = refgru.trace(seed.X, seed.WEIGHTS, activation="linear")
+    teach_cli._print_table(tr, 0, parts=False)
+    out = capsys.readouterr().out
+    assert "│" in out or "┃" in out  # rich's box drawing, not the plain table
+    for row in tr.rows(0)[1]:
+        assert re.search(r"[\s│┃]+".join(re.escape(c) for c in row if c), out), row
+    assert "r * (h_tm1 @ U_h + rb_h)" in out
+
+
+# ---------------------------------------------------------------- refgru demo
+
+def test_demo_without_tensorflow(tmp_path):
+    """The demo runs with TensorFlow, Keras 3 and tf-keras blocked, and prints every part."""
+    result = cli("demo", cwd=tmp_path, blocked=True)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    tr = demo.seed_trace()
+    assert "GRU(units=2, input_shape=(3, 1), activation='linear') followed by Dense(1)" in out
+    assert str(refgru.explain(seed.WEIGHTS, activation="linear")) in out
+    assert tr.table(0) in out
+    assert f"h = [{tr.state[0, 0]:.6f}, {tr.state[0, 1]:.6f}]" in out
+    assert f"= {float(demo.predict(tr.state)[0, 0]):.6f}" in out and "0.396122" in out
+
+
+def test_demo_check_says_when_keras_is_missing(tmp_path):
+    result = cli("demo", "--check", cwd=tmp_path, blocked=True)
+    assert result.returncode == 0, result.stderr
+    assert "Keras 3: not installed" in result.stdout and "tf-keras (Keras 2): not installed" in result.stdout
+    assert "Keras is not installed, so the check could not run" in result.stdout
+
+
+def test_demo_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    result = cli("demo", "--plot", "out.png", cwd=tmp_path, blocked=True)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out.png").read_bytes()[:4] == b"\x89PNG" and "Wrote the gate plot" in result.stdout
+
+
+def test_demo_check_against_keras(kr, tmp_path):
+    """``refgru demo --check`` runs the seed model in both Keras versions and reports agreement."""
+    result = cli("demo", "--check", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.split("Checking against Keras")[1]
+    assert f"Keras 3 (keras {kr.keras.__version__}): agrees with refgru" in out
+    assert f"tf-keras (Keras 2) (tf_keras {kr.tf_keras.__version__}): agrees with refgru" in out
+    diffs = [float(v) for v in re.findall(r": ([0-9.e+-]+)$", out, re.M)]
+    assert len(diffs) == 6 and max(diffs) <= demo.CHECK_TOLERANCE
+
+
+def test_demo_check_reports_disagreement_and_failures(monkeypatch, capsys):
+    """The verdict logic of --check, with a stand-in library whose outputs are off or that crashes."""
+    import argparse
+
+    monkeypatch.setattr(demo, "KERAS_LIBS", (("json", "Stand-in"),))
+    tr = demo.seed_trace()
+    monkeypatch.setattr(demo, "_run_in_keras", lambda lib: (tr.h + 1e-3, demo.predict(tr.state)))
+    lines, ok = demo.keras_check()
+    assert ok is False and "Stand-in (json" in lines[0] and "DISAGREES with refgru" in lines[0]
+    assert demo._main(argparse.Namespace(plot=None, check=True)) == 1
+    assert "DISAGREES" in capsys.readouterr().out
+
+    def crash(lib):
+        raise RuntimeError("no device\nsecond line")
+
+    monkeypatch.setattr(demo, "_run_in_keras", crash)
+    lines, ok = demo.keras_check()
+    assert ok is False and lines == ["Stand-in: could not run the model (RuntimeError: no device)"]
+
+
+@pytest.fixture(scope="module")
+def kr():
+    return pytest.importorskip("keras_ref")
