@@ -198,9 +198,10 @@ def gru_backward(x: np.ndarray, weights: Sequence[np.ndarray] | GRUWeights, d_ou
         weights: ``[kernel (input_dim, 3u), recurrent_kernel (u, 3u)(, bias)]`` or a :class:`GRUWeights`.
         d_output: ``(B, T, u)`` with ``return_sequences`` (in the output's processing order), else ``(B, u)``.
         d_state: ``(B, u)`` the gradient of the final state (``return_state=True``), or ``None`` for zeros.
-        reset_after, activation, recurrent_activation, return_sequences, go_backwards, initial_state,
-            mask, zero_output_for_mask, keras_version: as in :func:`refgru.gru`. Activations must be
-            names (see :data:`refgru.backward_activations.DERIVATIVES`); callables are refused.
+        options: ``reset_after``, ``activation``, ``recurrent_activation``, ``return_sequences``,
+            ``go_backwards``, ``initial_state``, ``mask``, ``zero_output_for_mask`` and
+            ``keras_version`` are as in :func:`refgru.gru`. Activations must be names (see
+            :data:`refgru.backward_activations.DERIVATIVES`); callables are refused.
 
     Returns:
         :class:`GRUGradients` ``(d_kernel, d_recurrent_kernel, d_bias, d_x, d_initial_state)`` with

@@ -14,7 +14,7 @@ import sys
 from .errors import RefgruError
 
 #: Modules that each define one or more subcommands, in the order ``refgru --help`` lists them.
-COMMANDS = ["refgru.demo", "refgru.teach_cli"]
+COMMANDS = ["refgru.demo", "refgru.teach_cli", "refgru.model_cli"]
 
 
 class _Parser(argparse.ArgumentParser):

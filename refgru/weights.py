@@ -165,6 +165,29 @@ class GRUWeights:
         return (f"GRUWeights(units={self.units}, input_dim={self.input_dim}, reset_after={self.reset_after}, "
                 f"use_bias={self.use_bias}, bias={bias}, dtype={self.dtype})")
 
+    def to_torch(self, **options) -> dict[str, np.ndarray]:
+        """``torch.nn.GRU`` parameters ``weight_ih_l0 (3u, input_dim)``, ...; see :func:`refgru.convert.to_torch`."""
+        from . import convert
+        return convert.to_torch(self, **options)
+
+    @classmethod
+    def from_torch(cls, module_or_state_dict, layer: int = 0, direction: str = "forward", **options) -> "GRUWeights":
+        """One layer of a ``torch.nn.GRU`` or its state dict; see :func:`refgru.convert.from_torch`."""
+        from . import convert
+        return convert.from_torch(module_or_state_dict, layer, direction, **options)
+
+    def to_onnx(self) -> dict[str, object]:
+        """ONNX ``GRU`` inputs ``W (1, 3u, input_dim)``, ``R``, ``B``, ``linear_before_reset``; see
+        :func:`refgru.convert.to_onnx`."""
+        from . import convert
+        return convert.to_onnx(self)
+
+    @classmethod
+    def from_onnx(cls, W, R, B=None, linear_before_reset: int = 1, direction: str | None = None):
+        """From ONNX ``GRU`` inputs (a list of two for a bidirectional node); see :func:`refgru.convert.from_onnx`."""
+        from . import convert
+        return convert.from_onnx(W, R, B, linear_before_reset, direction)
+
 
 def as_weights(weights: Sequence[np.ndarray] | GRUWeights, reset_after: bool | None = None) -> GRUWeights:
     """Accept a ``get_weights()`` list or a ``GRUWeights``; see :meth:`GRUWeights.from_keras`."""

@@ -1,0 +1,224 @@
+"""Builders for ``GRU``, legacy ``CuDNNGRU`` and ``Bidirectional(GRU)``, running :func:`refgru.gru`.
+
+Keras rules these builders follow (``shared/keras-facts.md``):
+
+- a GRU config without ``reset_after`` comes from Keras <= 2.1, which always used ``reset_after=False``;
+- a ``(6u,)`` bias is a CuDNNGRU's. It is converted as tf-keras converts it on load
+  (``_convert_rnn_weights``): per gate block, ``W = k.T.reshape(k.shape, order="F")`` and ``U = k.T``,
+  and the bias becomes ``(2, 3u)``. The gate order stays ``[z, r, h]``;
+- ``Bidirectional`` forces ``zero_output_for_mask = return_sequences`` on both directions, runs a
+  ``go_backwards`` copy, and with ``return_sequences`` reverses its output back along time before merging;
+- a GRU passes its input mask on (unreversed, even with ``go_backwards``) when it returns sequences.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..activations import get_activation
+from ..errors import RefgruError, describe
+from ..layer import gru
+from ..weights import GRUWeights
+from .registry import Layer, activation_name, as_float, check_weights, layer_dtype, register, where
+
+
+def cudnn_to_keras(kernel: np.ndarray, recurrent_kernel: np.ndarray, bias: np.ndarray) -> list[np.ndarray]:
+    """CuDNNGRU arrays -> ``GRU(reset_after=True)`` arrays, exactly as tf-keras converts them on load.
+
+    Arguments: ``kernel (F, 3u)``, ``recurrent_kernel (u, 3u)``, ``bias (6u,)`` (input then recurrent).
+    Returns: ``[kernel (F, 3u), recurrent_kernel (u, 3u), bias (2, 3u)]``.
+    """
+    kernel = np.hstack([k.T.reshape(k.shape, order="F") for k in np.hsplit(kernel, 3)])
+    recurrent_kernel = np.hstack([k.T for k in np.hsplit(recurrent_kernel, 3)])
+    return [kernel, recurrent_kernel, np.asarray(bias).reshape(2, -1)]
+
+
+def _flag(cfg: dict, key: str, default: bool = False) -> bool:
+    value = cfg.get(key, default)
+    if not isinstance(value, bool):
+        raise RefgruError(f"{where(cfg)} {key}: expected true or false, got {describe(value)}")
+    return value
+
+
+class GRULayer(Layer):
+    """A Keras ``GRU`` (or ``CuDNNGRU``): :func:`refgru.gru` plus ``stateful``."""
+
+    def __init__(self, cfg, class_name, weights: GRUWeights, arrays, ctx, *, activation_spec, recurrent_spec,
+                 uses_mask=True):
+        super().__init__(cfg, arrays, class_name)
+        self.w, self.keras_version, self.uses_mask = weights, ctx.keras_version, uses_mask
+        self.dtype = layer_dtype(cfg)
+        self.activation, self.recurrent_activation = activation_spec, recurrent_spec
+        for key in ("return_sequences", "return_state", "go_backwards", "stateful", "zero_output_for_mask"):
+            setattr(self, key, _flag(cfg, key))
+        if _flag(cfg, "time_major"):
+            raise RefgruError(f"{where(cfg, class_name)} time_major: expected false (batch-major inputs), got true")
+        for key, spec in (("activation", activation_spec), ("recurrent_activation", recurrent_spec)):
+            get_activation(spec, ctx.keras_version, f"{where(cfg, class_name)} {key}")  # refuse bad names at load
+        self.state: np.ndarray | None = None
+
+    def options(self) -> dict:
+        """The GRU options, as the ``config_dict`` of :meth:`refgru.model.Model.gru_layers`."""
+        keys = ("return_sequences", "return_state", "go_backwards", "stateful", "zero_output_for_mask")
+        return {"units": self.w.units, "activation": self.activation, "recurrent_activation": self.recurrent_activation,
+                "keras_version": self.keras_version, "reset_after": self.w.reset_after, "use_bias": self.w.use_bias,
+                **{k: getattr(self, k) for k in keys}}
+
+    def run(self, x, mask, initial_state):
+        """``(output, state)`` for ``x (B, T, F)``, starting from (and then keeping) the carried state if stateful."""
+        x = as_float(x, self.dtype)
+        mask = mask if self.uses_mask else None
+        if initial_state is None and self.stateful and self.state is not None:
+            if self.state.shape[0] != x.shape[0]:
+                raise RefgruError(f"{where(self.config, self.class_name)} batch: expected {self.state.shape[0]} rows "
+                                  f"(a stateful layer keeps its batch size until reset_states()), got {x.shape[0]}")
+            initial_state = self.state
+        if initial_state is not None:
+            initial_state = as_float(initial_state, self.dtype)
+        output, state = gru(x, self.w, activation=self.activation, recurrent_activation=self.recurrent_activation,
+                            return_sequences=self.return_sequences, return_state=True, go_backwards=self.go_backwards,
+                            initial_state=initial_state, mask=mask, zero_output_for_mask=self.zero_output_for_mask,
+                            keras_version=self.keras_version)
+        if self.stateful:
+            self.state = state
+        return output, state
+
+    def call(self, inputs, mask, kwargs):
+        x, states = _split_states(inputs, kwargs)
+        output, state = self.run(x, _first(mask), states[0] if states else None)
+        return [output, state] if self.return_state else output
+
+    def compute_mask(self, inputs, mask):
+        out = _first(mask) if self.return_sequences and self.uses_mask else None
+        return [out, None] if self.return_state else out
+
+    def reset_states(self):
+        self.state = None
+
+    def describe(self):
+        o = self.options()
+        flags = [k for k in ("return_sequences", "return_state", "go_backwards", "stateful") if o[k]]
+        return (f"units={o['units']}, reset_after={o['reset_after']}, {o['activation']}/{o['recurrent_activation']}"
+                + "".join(f", {f}" for f in flags))
+
+
+def _first(mask):
+    return mask[0] if isinstance(mask, list) else mask
+
+
+def _split_states(inputs, kwargs) -> tuple[np.ndarray, list]:
+    """``(x, states)`` from ``[x, *states]`` inputs (tf-keras) or an ``initial_state`` argument (Keras 3)."""
+    states = kwargs.get("initial_state")
+    if states is None and kwargs.get("args"):
+        states = kwargs["args"][0]
+    if isinstance(inputs, list):
+        inputs, states = inputs[0], inputs[1:] or states
+    if states is not None and not isinstance(states, list):
+        states = [states]
+    return inputs, states or []
+
+
+def _kernels(units: int) -> list[tuple[str, tuple]]:
+    return [("kernel", (None, 3 * units)), ("recurrent_kernel", (units, 3 * units))]
+
+
+def _gru_arrays(cfg, class_name, weights, units, reset_after, use_bias):
+    """Check the arrays against the config; convert a CuDNNGRU ``(6u,)`` bias as tf-keras does."""
+    if use_bias and len(weights) == 3 and np.shape(weights[2]) == (6 * units,):
+        if not reset_after:
+            raise RefgruError(f"{where(cfg, class_name)} weights: expected a bias of shape ({3 * units},) for "
+                              f"reset_after=False, got a CuDNNGRU bias ({6 * units},), which needs reset_after=True")
+        weights = cudnn_to_keras(*check_weights(cfg, class_name, weights, _kernels(units) + [("bias", (6 * units,))]))
+    bias = [("bias", (2, 3 * units) if reset_after else (3 * units,))] if use_bias else []
+    return check_weights(cfg, class_name, weights, _kernels(units) + bias)
+
+
+@register("GRU", var_groups=("cell/vars",))
+def gru_layer(cfg, weights, ctx):
+    """``GRU``: every option of :func:`refgru.gru`, plus ``stateful``; dropout is off at inference."""
+    units, use_bias = int(cfg["units"]), _flag(cfg, "use_bias", True)
+    reset_after = _flag(cfg, "reset_after", False)  # absent only in Keras <= 2.1 files: reset_after=False then
+    arrays = _gru_arrays(cfg, "GRU", weights, units, reset_after, use_bias)
+    dtype = layer_dtype(cfg)
+    w = GRUWeights.from_keras([a.astype(dtype) for a in arrays], reset_after)
+    return GRULayer(cfg, "GRU", w, arrays, ctx, activation_spec=activation_name(cfg, "activation", "tanh"),
+                    recurrent_spec=activation_name(cfg, "recurrent_activation", "sigmoid"))
+
+
+@register("CuDNNGRU", var_groups=("cell/vars",))
+def cudnn_gru(cfg, weights, ctx):
+    """Legacy ``CuDNNGRU``: a ``GRU(reset_after=True)`` with tanh/sigmoid after converting its arrays."""
+    units = int(cfg["units"])
+    arrays = cudnn_to_keras(*check_weights(cfg, "CuDNNGRU", weights, _kernels(units) + [("bias", (6 * units,))]))
+    w = GRUWeights.from_keras([a.astype(layer_dtype(cfg)) for a in arrays], True)
+    return GRULayer(cfg, "CuDNNGRU", w, arrays, ctx, activation_spec="tanh", recurrent_spec="sigmoid",
+                    uses_mask=False)
+
+
+MERGE_MODES = {
+    "concat": lambda y, y_rev: np.concatenate([y, y_rev], axis=-1),
+    "sum": lambda y, y_rev: y + y_rev,
+    "mul": lambda y, y_rev: y * y_rev,
+    "ave": lambda y, y_rev: (y + y_rev) / np.asarray(2, y.dtype),
+    None: lambda y, y_rev: [y, y_rev],
+}
+
+
+class Bidirectional(Layer):
+    """``Bidirectional(GRU)``: a forward GRU and a ``go_backwards`` one, merged by ``merge_mode``."""
+
+    def __init__(self, cfg, forward: GRULayer, backward: GRULayer, merge_mode):
+        super().__init__(cfg, forward.weights + backward.weights, "Bidirectional")
+        self.forward, self.backward, self.merge_mode = forward, backward, merge_mode
+        self.sublayers = [forward, backward]
+        forward.label, backward.label = f"{self.name}/forward", f"{self.name}/backward"
+        self.return_sequences, self.return_state = forward.return_sequences, forward.return_state
+
+    def call(self, inputs, mask, kwargs):
+        x, states = _split_states(inputs, kwargs)
+        half = len(states) // 2
+        y, h_fw = self.forward.run(x, _first(mask), states[0] if half else None)
+        y_rev, h_bw = self.backward.run(x, _first(mask), states[half] if half else None)
+        if self.return_sequences:
+            y_rev = np.flip(y_rev, axis=1)
+        merged = MERGE_MODES[self.merge_mode](y, y_rev)
+        outputs = (merged if isinstance(merged, list) else [merged]) + ([h_fw, h_bw] if self.return_state else [])
+        return outputs if len(outputs) > 1 else outputs[0]
+
+    def compute_mask(self, inputs, mask):
+        out = _first(mask) if self.return_sequences else None
+        masks = ([out, out] if self.merge_mode is None else [out]) + ([None, None] if self.return_state else [])
+        return masks if len(masks) > 1 else masks[0]
+
+    def describe(self):
+        return f"merge_mode={self.merge_mode}; forward {self.forward.describe()}; backward {self.backward.describe()}"
+
+
+def _inner_count(spec: dict, cfg: dict) -> int:
+    if spec.get("class_name") not in ("GRU", "CuDNNGRU"):
+        raise RefgruError(f"{where(cfg, 'Bidirectional')} layer: expected a GRU, got {spec.get('class_name')!r}")
+    return 3 if spec.get("class_name") == "CuDNNGRU" or spec.get("config", {}).get("use_bias", True) else 2
+
+
+@register("Bidirectional", var_groups=("forward_layer/cell/vars", "backward_layer/cell/vars"))
+def bidirectional(cfg, weights, ctx):
+    merge_mode = cfg.get("merge_mode", "concat")
+    if merge_mode not in MERGE_MODES:
+        raise RefgruError(f"{where(cfg, 'Bidirectional')} merge_mode: expected concat, sum, mul, ave or None, "
+                          f"got {describe(merge_mode)}")
+    layer = cfg["layer"]
+    backward = cfg.get("backward_layer")
+    if backward is None:  # tf-keras saves only the wrapped layer; the backward copy flips go_backwards
+        inner = layer.get("config", {})
+        flipped = {"name": f"backward_{inner.get('name')}", "go_backwards": not inner.get("go_backwards", False)}
+        backward = {**layer, "config": {**inner, **flipped}}
+    n = _inner_count(layer, cfg)
+    if len(weights) != n + _inner_count(backward, cfg):
+        raise RefgruError(f"{where(cfg, 'Bidirectional')} weights: expected {n} forward and "
+                          f"{_inner_count(backward, cfg)} backward arrays, got {len(weights)} arrays")
+    built = []
+    for spec, arrays in ((layer, weights[:n]), (backward, weights[n:])):
+        inner = spec.get("config", {})
+        forced = {**inner, "zero_output_for_mask": bool(inner.get("return_sequences", False))}
+        built.append(ctx.build({**spec, "config": forced}, arrays))
+    return Bidirectional(cfg, built[0], built[1], merge_mode)

@@ -1,0 +1,249 @@
+"""``Model``: a loaded Keras model run with NumPy, node by node, with Keras's mask propagation.
+
+Masks travel with tensors as Keras attaches ``_keras_mask``: a layer that supports masking passes its
+input mask on (or computes one: ``Masking``, ``Embedding(mask_zero=True)``, a merge); others drop it.
+A layer receives the mask of its first argument, except that Keras 3 fills the mask in only when a
+single argument holds tensors (a GRU given ``initial_state`` gets no implicit mask), and an explicit
+``mask=`` in a Keras 3 node (its op nodes ``NotEqual``/``Any``...) wins over the implicit one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import RefgruError, describe
+from .config import Graph, Ref
+from .layers_rnn import GRULayer
+from .registry import Layer, where
+
+
+def map_refs(value: Any, fn: Callable[[Ref], Any]) -> Any:
+    """``value`` with every :class:`Ref` replaced by ``fn(ref)`` (lists and dicts rebuilt)."""
+    if isinstance(value, Ref):
+        return fn(value)
+    if isinstance(value, list):
+        return [map_refs(v, fn) for v in value]
+    if isinstance(value, dict):
+        return {k: map_refs(v, fn) for k, v in value.items()}
+    return value
+
+
+def _holds_ref(value: Any) -> bool:
+    found = []
+    map_refs(value, found.append)
+    return bool(found)
+
+
+class Model:
+    """A saved Keras model, run with NumPy. Build it with :func:`refgru.load_model` or :func:`refgru.from_keras`.
+
+    Attributes:
+        name: the model's name; ``kind``: ``Sequential`` or ``Functional``.
+        keras_version: 2 (tf-keras semantics, e.g. its ``hard_sigmoid``) or 3, from the saving Keras.
+        layers: the built layers in config order (Keras 3 op nodes excluded).
+        input_names, output_names: the input and output layer names.
+    """
+
+    def __init__(self, graph: Graph, built: dict[str, Any], keras_version: int, version_string: str = "",
+                 source: str = ""):
+        self.graph, self._built = graph, built
+        self.name, self.kind = graph.name, graph.kind
+        self.keras_version, self.version_string, self.source = keras_version, version_string, source
+        self._entries = {e.name: e for e in graph.entries}
+        self.layers: list[Layer] = [built[e.name] for e in graph.entries if not e.op]
+        self._inputs = list(_flatten(graph.inputs))
+        self.input_names = [r.layer for r in self._inputs]
+        self.output_names = [r.layer for r in _flatten(graph.outputs)]
+        for ref in self._inputs:
+            if self._entries[ref.layer].class_name != "InputLayer":
+                raise RefgruError(f"input_layers: expected InputLayer names, got {ref.layer!r}")
+        self._order = self._schedule()
+        #: Return several outputs as a tuple (set by ``from_keras`` for a Keras 3 model built with a tuple).
+        self.tuple_outputs = False
+
+    def get_layer(self, name: str) -> Layer:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise RefgruError(f"name: expected one of {[layer.name for layer in self.layers]}, got {name!r}")
+
+    def _schedule(self) -> list[tuple[str, int]]:
+        """The ``(layer, node)`` calls the outputs need, each after the calls it reads (iterative DFS)."""
+        order, state = [], {}
+        stack = [((r.layer, r.node), False) for r in _flatten(self.graph.outputs)]
+        while stack:
+            key, done = stack.pop()
+            if done:
+                state[key] = 2
+                order.append(key)
+            elif state.get(key) != 2:
+                if state.get(key) == 1:
+                    raise RefgruError(f"model config: expected an acyclic graph, got a cycle at layer {key[0]!r}")
+                state[key] = 1
+                stack.append((key, True))
+                if self._entries[key[0]].class_name != "InputLayer":
+                    call = self._node(key)
+                    stack.extend(((r.layer, r.node), False) for r in _flatten([call.args, call.kwargs]))
+        return order
+
+    def _node(self, key: tuple[str, int]):
+        calls = self._entries[key[0]].calls
+        if key[1] >= len(calls):
+            raise RefgruError(f"layer {key[0]!r}: expected a node index below {len(calls)}, got {key[1]}")
+        return calls[key[1]]
+
+    def _run(self, feeds: list[np.ndarray]) -> Any:
+        """Run every scheduled call; ``values[(layer, node)] = (outputs, masks)``, lists by tensor index."""
+        values: dict[tuple[str, int], tuple[list, list]] = {}
+        for ref, x in zip(self._inputs, feeds, strict=True):
+            values[(ref.layer, 0)] = ([self._built[ref.layer].call(x, None, {})], [None])
+        for key in self._order:
+            if key not in values:
+                values[key] = self._run_node(key, values)
+        outputs = map_refs(self.graph.outputs, lambda r: _tensor(values, r, 0))
+        if isinstance(outputs, list) and len(outputs) == 1:
+            return outputs[0]  # both Keras versions return a lone output as an array, even from [output]
+        return tuple(outputs) if self.tuple_outputs and isinstance(outputs, list) else outputs
+
+    def _run_node(self, key: tuple[str, int], values: dict) -> tuple[list, list]:
+        entry, built = self._entries[key[0]], self._built[key[0]]
+        if entry.class_name == "InputLayer":
+            raise RefgruError(f"input_layers: expected every InputLayer the outputs use, got {key[0]!r} missing")
+        call = self._node(key)
+        args = map_refs(call.args, lambda r: _tensor(values, r, 0))
+        kwargs = map_refs(call.kwargs, lambda r: _tensor(values, r, 0))
+        try:
+            if entry.op:
+                return [built(*args, **kwargs)], [None]
+            return self._call_layer(built, call, args, kwargs, map_refs(call.args[0], lambda r: _tensor(values, r, 1)))
+        except RefgruError as exc:
+            if str(exc).startswith(("layer ", "op ")):
+                raise
+            raise RefgruError(f"{where(entry.config, entry.class_name)} {exc}") from None
+        except (ValueError, IndexError, TypeError) as exc:
+            raise RefgruError(f"{where(entry.config, entry.class_name)} input: expected arrays this layer accepts, "
+                              f"got {describe(args[0] if args else None)} ({exc})") from None
+
+    def _call_layer(self, layer: Layer, call, args: list, kwargs: dict, implicit: Any) -> tuple[list, list]:
+        """Call ``layer`` with the mask Keras would give it; return its outputs and output masks as lists."""
+        explicit = kwargs.get("mask")
+        others = [v for k, v in call.kwargs.items() if k != "mask"]
+        tensor_args = sum(_holds_ref(a) for a in call.args + others)
+        if explicit is not None:
+            call_mask = explicit
+        elif self.keras_version == 3 and tensor_args > 1:
+            call_mask = None  # Keras 3 fills in the mask only when a single argument holds tensors
+        else:
+            call_mask = implicit
+        extra = {k: v for k, v in kwargs.items() if k not in ("mask", "training")}
+        if len(args) > 1:
+            extra["args"] = args[1:]
+        out = layer.call(args[0], call_mask, extra)
+        masks = layer.compute_mask(args[0], implicit if explicit is None else explicit)
+        if not isinstance(out, list):
+            return [out], [masks]
+        return out, masks if isinstance(masks, list) else [masks] + [None] * (len(out) - 1)
+
+    def _feeds(self, x: Any) -> list[np.ndarray]:
+        n = len(self._inputs)
+        if isinstance(x, dict):
+            missing = [name for name in self.input_names if name not in x]
+            if missing:
+                raise RefgruError(f"x: expected a dict with keys {self.input_names}, got keys {sorted(x)}")
+            x = [x[name] for name in self.input_names]
+        elif n == 1:
+            single = isinstance(x, (list, tuple)) and len(x) == 1 and isinstance(x[0], np.ndarray)
+            x = list(x) if single else [x]
+        if not isinstance(x, (list, tuple)) or len(x) != n:
+            raise RefgruError(f"x: expected {n} input arrays for inputs {self.input_names}, got {describe(x)}")
+        feeds = [np.asarray(v) for v in x]
+        for name, f in zip(self.input_names, feeds, strict=True):
+            if f.ndim == 0 or f.dtype.kind not in "biuf":
+                raise RefgruError(f"x[{name!r}]: expected a numeric array with a batch axis, got {describe(f)}")
+        if len({f.shape[0] for f in feeds}) > 1:
+            raise RefgruError(f"x: expected the same batch size for every input, got {[f.shape[0] for f in feeds]}")
+        return feeds
+
+    def __call__(self, x: Any) -> Any:
+        """Run the model on ``x`` (an array, a list of arrays, or a dict by input name) in one batch."""
+        return self._run(self._feeds(x))
+
+    def predict(self, x: Any, batch_size: int | None = None) -> Any:
+        """Keras's ``model.predict``: outputs with the structure Keras returns (see ``docs/porting.md``).
+
+        Arguments:
+            x: ``(B, ...)`` array, or a list / dict of them for several inputs.
+            batch_size: run ``batch_size`` rows at a time (``None``: all at once); a stateful GRU
+                carries its state from batch to batch as in Keras.
+        """
+        feeds = self._feeds(x)
+        if batch_size is None:
+            return self._run(feeds)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise RefgruError(f"batch_size: expected a positive int or None, got {describe(batch_size)}")
+        parts = [self._run([f[i:i + batch_size] for f in feeds]) for i in range(0, len(feeds[0]), batch_size)]
+        return _concat(parts)
+
+    def reset_states(self) -> None:
+        """Forget the state that stateful GRUs carry between calls."""
+        for layer in self.layers:
+            layer.reset_states()
+
+    def gru_layers(self) -> list[tuple[str, Any, dict]]:
+        """``[(label, GRUWeights, config)]`` for every GRU, in layer order.
+
+        ``label`` is the layer name, or ``<name>/forward`` and ``<name>/backward`` for a Bidirectional;
+        ``config`` holds ``activation``, ``recurrent_activation``, ``keras_version``, ``reset_after``,
+        ``units``, ``use_bias``, ``return_sequences``, ``return_state``, ``go_backwards``, ``stateful``
+        and ``zero_output_for_mask``.
+        """
+        found, stack = [], list(reversed(self.layers))
+        while stack:
+            layer = stack.pop()
+            if isinstance(layer, GRULayer):
+                found.append((layer.label, layer.w, layer.options()))
+            stack.extend(reversed(layer.sublayers))
+        return found
+
+    def summary(self, print_fn: Callable[[str], None] | None = print) -> str:
+        """Print (with ``print_fn``) and return a table of layers, parameters, inputs and options."""
+        from .summary import summary_text
+
+        text = summary_text(self)
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
+    def __repr__(self) -> str:
+        return (f"<refgru Model {self.name!r}: {self.kind}, {len(self.layers)} layers, "
+                f"Keras {self.keras_version} semantics>")
+
+
+def _tensor(values: dict, ref: Ref, part: int) -> Any:
+    """The array (``part=0``) or mask (``part=1``) of ``ref`` among computed ``values``."""
+    computed = values[(ref.layer, ref.node)][part]
+    if ref.tensor >= len(computed):
+        raise RefgruError(f"layer {ref.layer!r}: expected a tensor index below {len(computed)}, got {ref.tensor}")
+    return computed[ref.tensor]
+
+
+def _flatten(value: Any):
+    if isinstance(value, Ref):
+        yield value
+    elif isinstance(value, list):
+        for v in value:
+            yield from _flatten(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _flatten(v)
+
+
+def _concat(parts: list) -> Any:
+    first = parts[0]
+    if isinstance(first, list):
+        return [_concat([p[i] for p in parts]) for i in range(len(first))]
+    if isinstance(first, dict):
+        return {k: _concat([p[k] for p in parts]) for k in first}
+    return np.concatenate(parts, axis=0)

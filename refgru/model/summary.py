@@ -1,0 +1,40 @@
+"""The text of ``Model.summary()``: one row per layer with its parameters, inputs and options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+RULE_WIDTH = 100
+
+
+def _inputs(entry: Any) -> str:
+    """The layers whose outputs ``entry`` reads, ``name[i]`` for an output other than the first."""
+    names, stack = [], [call.args for call in entry.calls]
+    while stack:
+        item = stack.pop(0)
+        if isinstance(item, list):
+            stack[:0] = item
+        elif hasattr(item, "layer"):
+            names.append(item.layer if item.tensor == 0 else f"{item.layer}[{item.tensor}]")
+    return ", ".join(dict.fromkeys(names))
+
+
+def summary_text(model: Any) -> str:
+    """Rows ``name (Class) | params | inputs | options``, then the totals and the model's inputs and outputs."""
+    rows = [("Layer (type)", "Params", "Inputs", "Options")]
+    for entry in model.graph.entries:
+        if not entry.op:
+            layer = model.get_layer(entry.name)
+            name = f"{layer.name} ({layer.class_name})"
+            rows.append((name, str(layer.param_count), _inputs(entry), layer.describe()))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    rule = "-" * min(RULE_WIDTH, sum(widths) + 6 + max(len(row[3]) for row in rows))
+    lines = [f"Model: {model.name!r} ({model.kind}), saved by Keras {model.version_string or model.keras_version}: "
+             f"Keras {model.keras_version} semantics"]
+    for i, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + "  " + row[3])
+        if i == 0:
+            lines.append(rule)
+    lines += [rule, f"Total params: {sum(layer.param_count for layer in model.layers)}",
+              f"Inputs: {', '.join(model.input_names)}; outputs: {', '.join(model.output_names)}"]
+    return "\n".join(lines)
