@@ -6,6 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
+from . import fast
 from .activations import Activation, check_keras_version, get_activation
 from .cell import cell, project_inputs
 from .errors import error
@@ -72,12 +73,19 @@ def check_mask(mask: object, batch: int, steps: int) -> np.ndarray | None:
 
 def run(x: np.ndarray, w: GRUWeights, h: np.ndarray, act: Activation, ract: Activation, *,
         mask: np.ndarray | None, return_sequences: bool, zero_output_for_mask: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Drive :func:`refgru.cell.cell` over the time axis of checked inputs, in processing order.
+    """Drive the step math over the time axis of checked inputs, in processing order.
+
+    ``x`` ``(B, T, input_dim)`` and ``h`` ``(B, u)`` are in the compute dtype. A layer with a ``tanh``
+    candidate and ``sigmoid`` gates runs in :func:`refgru.fast.run` (the same math, about ten NumPy
+    calls per step, tested against this loop); any other activations loop over :func:`refgru.cell.cell`.
 
     Returns ``(output, state)``: the output is ``(B, T, u)`` with ``return_sequences``, otherwise the
     last element of that sequence ``(B, u)``. At a masked step the state is carried; the output is
     the previous output (zeros before the first unmasked step), or zeros with ``zero_output_for_mask``.
     """
+    if fast.supports(act, ract):
+        return fast.run(x, w, h, mask=mask, return_sequences=return_sequences,
+                        zero_output_for_mask=zero_output_for_mask, chunk_elements=PROJECTION_CHUNK_ELEMENTS)
     batch, steps, _ = x.shape
     dtype = h.dtype
     outputs = np.empty((batch, steps, w.units), dtype) if return_sequences else None
@@ -95,6 +103,8 @@ def run(x: np.ndarray, w: GRUWeights, h: np.ndarray, act: Activation, ract: Acti
                 output = np.where(keep, h_new, 0 if zero_output_for_mask else output).astype(dtype, copy=False)
             if outputs is not None:
                 outputs[:, start + i] = output
+    if outputs is None and output is h:
+        output = h.copy()  # output and state are separate arrays, as in Keras
     return (output if outputs is None else outputs), h
 
 
