@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+
+import refgru
 
 TOLERANCE = {np.dtype("float32"): 1e-5, np.dtype("float64"): 1e-10}
 
@@ -48,3 +51,36 @@ def relative_error(actual: np.ndarray, expected: np.ndarray) -> tuple[float, tup
     if not err.size:
         return 0.0, ()
     return float(err.max()), tuple(int(i) for i in np.unravel_index(err.argmax(), err.shape))
+
+
+MASK_KINDS = ["none", "random", "leading", "trailing", "full_row", "gaps"]
+
+
+def make_mask(kind: str, rng: np.random.Generator, batch: int, steps: int) -> np.ndarray | None:
+    """Masks with gaps, leading or trailing masked steps, and fully masked rows."""
+    if kind == "none":
+        return None
+    mask = np.ones((batch, steps), bool)
+    if kind == "random":
+        mask = rng.random((batch, steps)) > 0.4
+    elif kind == "leading":
+        mask[:, : rng.integers(1, steps + 1)] = False
+    elif kind == "trailing":
+        mask[:, steps - rng.integers(1, steps + 1):] = False
+    elif kind == "full_row":
+        mask = rng.random((batch, steps)) > 0.3
+        mask[rng.integers(batch)] = False
+    elif kind == "gaps":
+        mask[:, 1::2] = False
+    return mask
+
+
+def raises(fragments: str, call, *args, **kwargs) -> str:
+    """Assert ``call(*args, **kwargs)`` raises RefgruError whose message holds each ``|``-separated fragment."""
+    with pytest.raises(refgru.RefgruError) as info:
+        call(*args, **kwargs)
+    message = str(info.value)
+    for fragment in fragments.split("|"):
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+    assert isinstance(info.value, ValueError)
+    return message

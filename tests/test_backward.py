@@ -12,7 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from helpers import random_weights
+from helpers import MASK_KINDS, make_mask, random_weights
 
 import refgru
 from refgru.backward import forward_with_cache
@@ -20,26 +20,7 @@ from refgru.backward_activations import DERIVATIVES, get_derivative
 from refgru.weights import GRUWeights
 
 TOL = 1e-9  # relative (to max(1, |expected|)), float64
-MASK_KINDS = ["none", "random", "leading", "trailing", "full_row", "gaps"]
 GRAD_NAMES = ["d_kernel", "d_recurrent_kernel", "d_bias", "d_x", "d_initial_state"]
-
-
-def make_mask(kind: str, rng: np.random.Generator, batch: int, steps: int) -> np.ndarray | None:
-    if kind == "none":
-        return None
-    mask = np.ones((batch, steps), bool)
-    if kind == "random":
-        mask = rng.random((batch, steps)) > 0.4
-    elif kind == "leading":
-        mask[:, : rng.integers(1, steps + 1)] = False
-    elif kind == "trailing":
-        mask[:, steps - rng.integers(1, steps + 1):] = False
-    elif kind == "full_row":
-        mask = rng.random((batch, steps)) > 0.3
-        mask[rng.integers(batch)] = False
-    elif kind == "gaps":
-        mask[:, 1::2] = False
-    return mask
 
 
 def assert_grad(name: str, actual, expected, tol: float = TOL) -> None:

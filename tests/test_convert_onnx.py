@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from helpers import assert_close, random_weights  # noqa: E402
+from helpers import assert_close, raises, random_weights  # noqa: E402
 from keras_ref import LIBS, keras_gru, tf  # noqa: E402
 from onnx import helper, numpy_helper  # noqa: E402
 
@@ -251,13 +251,6 @@ def test_float64_export_equals_keras_in_the_onnx_reference_runtime(reset_after):
             assert_close(f"reference evaluator vs Keras {version} float64 {config}", actual,
                          keras_outputs(keras_gru(version, weights, x, dtype="float64", **config)))
 
-
-def raises(fragments: str, call, *args, **kwargs) -> str:
-    with pytest.raises(refgru.RefgruError) as info:
-        call(*args, **kwargs)
-    for fragment in fragments.split("|"):
-        assert fragment in str(info.value), f"{fragment!r} not in {str(info.value)!r}"
-    return str(info.value)
 
 
 def test_what_onnx_cannot_represent_is_refused():

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 
-from helpers import assert_close, random_weights  # noqa: E402
+from helpers import assert_close, raises, random_weights  # noqa: E402
 from keras_ref import LIBS, keras_gru, tf  # noqa: E402
 
 import refgru  # noqa: E402
@@ -182,13 +182,6 @@ def test_no_bias_gives_no_bias_keys_and_keras_use_bias_false():
     with pytest.raises(RuntimeError, match="Missing key"):  # what torch says for nn.GRU(bias=True)
         load(w.to_torch(), 3, 2, "float32")
 
-
-def raises(fragments: str, call, *args, **kwargs) -> str:
-    with pytest.raises(refgru.RefgruError) as info:
-        call(*args, **kwargs)
-    for fragment in fragments.split("|"):
-        assert fragment in str(info.value), f"{fragment!r} not in {str(info.value)!r}"
-    return str(info.value)
 
 
 def test_what_torch_cannot_represent_is_refused():

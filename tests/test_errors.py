@@ -5,22 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from helpers import raises
+
 import refgru
 
 rng = np.random.default_rng(0)
 K, RK, B2, B1 = rng.normal(size=(3, 6)), rng.normal(size=(2, 6)), rng.normal(size=(2, 6)), rng.normal(size=6)
 X = rng.normal(size=(2, 4, 3))
 
-
-def raises(match: str, call, *args, **kwargs):
-    """Assert ``call`` raises RefgruError whose message contains each ``|``-separated fragment."""
-    with pytest.raises(refgru.RefgruError) as info:
-        call(*args, **kwargs)
-    message = str(info.value)
-    for fragment in match.split("|"):
-        assert fragment in message, f"{fragment!r} not in {message!r}"
-    assert isinstance(info.value, ValueError)
-    return message
 
 
 def test_wrong_number_of_weight_arrays():

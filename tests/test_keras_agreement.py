@@ -6,33 +6,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import TOLERANCE, assert_close, random_weights, relative_error
+from helpers import MASK_KINDS, TOLERANCE, assert_close, make_mask, random_weights, relative_error
 from keras_ref import keras_gru
 
 import refgru
 from refgru.activations import ACTIVATIONS
-
-MASK_KINDS = ["none", "random", "leading", "trailing", "full_row", "gaps"]
-
-
-def make_mask(kind: str, rng: np.random.Generator, batch: int, steps: int) -> np.ndarray | None:
-    """Masks with gaps, leading or trailing masked steps, and fully masked rows."""
-    if kind == "none":
-        return None
-    mask = np.ones((batch, steps), bool)
-    if kind == "random":
-        mask = rng.random((batch, steps)) > 0.4
-    elif kind == "leading":
-        mask[:, : rng.integers(1, steps + 1)] = False
-    elif kind == "trailing":
-        mask[:, steps - rng.integers(1, steps + 1):] = False
-    elif kind == "full_row":
-        mask = rng.random((batch, steps)) > 0.3
-        mask[rng.integers(batch)] = False
-    elif kind == "gaps":
-        mask[:, 1::2] = False
-    return mask
-
 
 @st.composite
 def gru_cases(draw, version: int, activations: bool = False):
