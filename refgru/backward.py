@@ -38,7 +38,7 @@ from .backward_activations import Vjp, get_derivative
 from .cell import StepGates, cell, project_inputs
 from .errors import error
 from .layer import _check_flag, check_initial_state, check_input, check_mask
-from .weights import GATES, GRUWeights, _block, as_weights
+from .weights import GATES, GRUWeights, _block, as_numeric, as_weights
 
 
 class GRUGradients(NamedTuple):
@@ -174,9 +174,7 @@ def forward_with_cache(x: np.ndarray, w: GRUWeights, h: np.ndarray, act: Activat
 
 
 def _check_upstream(name: str, value: object, shape: tuple[int, ...], what: str, dtype: np.dtype) -> np.ndarray:
-    array = np.asarray(value)
-    if array.dtype.kind not in "biuf":
-        raise error(name, f"a numeric array of shape {shape} ({what})", array)
+    array = as_numeric(name, value, f"a numeric array of shape {shape} ({what})")
     if array.shape != shape:
         raise error(name, f"shape {shape} ({what})", array)
     return array.astype(dtype, copy=False)

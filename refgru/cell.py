@@ -22,7 +22,7 @@ import numpy as np
 
 from .activations import Activation, get_activation
 from .errors import error
-from .weights import GRUWeights, as_weights
+from .weights import GRUWeights, as_numeric, as_weights
 
 
 class StepGates(NamedTuple):
@@ -80,9 +80,7 @@ def cell(x_proj: np.ndarray, h_tm1: np.ndarray, w: GRUWeights, activation: Activ
 
 
 def _as_2d(name: str, value: object, width: int, width_name: str, dtype: np.dtype, batch: int | None = None) -> np.ndarray:
-    array = np.asarray(value)
-    if array.dtype.kind not in "biuf":
-        raise error(name, "a numeric array", array)
+    array = as_numeric(name, value)
     rows = "B" if batch is None else str(batch)
     if array.ndim != 2 or array.shape[1] != width or (batch is not None and array.shape[0] != batch):
         raise error(name, f"shape ({rows}, {width}) with {width} = {width_name}", array)

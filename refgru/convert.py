@@ -22,7 +22,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .errors import RefgruError, describe
-from .weights import GRUWeights, as_weights
+from .weights import GRUWeights, as_numeric, as_weights
 
 #: The order of the three gate blocks in each framework. Keras's ``h`` is PyTorch's ``n``.
 LAYOUTS: dict[str, tuple[str, str, str]] = {
@@ -177,10 +177,7 @@ def _numpy(value: object, key: str) -> np.ndarray:
         if str(value.dtype) == "torch.bfloat16":
             value = value.float()
         value = value.numpy().copy()
-    array = np.asarray(value)
-    if array.dtype.kind != "f":
-        raise _fail(key, "a floating-point tensor or array", describe(array))
-    return array
+    return as_numeric(key, value, "a floating-point tensor or array", kinds="f")
 
 
 def _state_dict(module_or_state_dict: object, prefix: str | None) -> tuple[Mapping[str, object], str]:
@@ -314,10 +311,7 @@ def _onnx_array(name: str, value: object) -> np.ndarray:
         from onnx import numpy_helper
 
         value = numpy_helper.to_array(value)
-    array = np.asarray(value)
-    if array.dtype.kind != "f":
-        raise _fail(name, "a floating-point array", describe(array))
-    return array
+    return as_numeric(name, value, "a floating-point array", kinds="f")
 
 
 def from_onnx(W: object, R: object, B: object = None, linear_before_reset: int = 1,

@@ -103,7 +103,7 @@ class _Workspace:
                  masked_sequences: bool):
         self.xd = xd = d if f.fuse_inputs else 0
         self.h_at = slice(xd + 1, xd + 1 + u)
-        self.chunk = chunk = max(1, min(steps, chunk_elements // (batch * (xd + 6 * u))))
+        self.chunk = chunk = max(1, min(steps, chunk_elements // max(1, batch * (xd + 6 * u))))
         self.rows = np.zeros((chunk + 1, batch, xd + 1 + 2 * u), dtype)
         self.rows[:, :, xd] = 1
         self.g = g = np.empty((batch, f.step_kernel.shape[1]), dtype)

@@ -10,7 +10,7 @@ from . import fast
 from .activations import Activation, check_keras_version, get_activation
 from .cell import cell, project_inputs
 from .errors import error
-from .weights import GRUWeights, as_weights
+from .weights import GRUWeights, as_numeric, as_weights
 
 #: Inputs are projected (``x @ kernel + b``) this many elements at a time, so memory does not grow with T.
 PROJECTION_CHUNK_ELEMENTS = 1 << 20
@@ -28,9 +28,7 @@ def check_input(x: object, w: GRUWeights) -> np.ndarray:
     Integer and bool inputs are cast to the weights' dtype; float inputs combine with it by NumPy's
     promotion (float32 with float32 stays float32, float64 input stays float64).
     """
-    array = np.asarray(x)
-    if array.dtype.kind not in "biuf":
-        raise error("x", "a numeric array of shape (batch, time, features)", array)
+    array = as_numeric("x", x, "a numeric array of shape (batch, time, features)")
     if array.ndim != 3:
         raise error("x", "3 dimensions (batch, time, features)", array)
     if array.shape[2] != w.input_dim:
@@ -49,9 +47,7 @@ def check_initial_state(initial_state: object, batch: int, w: GRUWeights, dtype:
         if len(initial_state) != 1:
             raise error("initial_state", "one (B, u) array or a one-element list of it", initial_state)
         initial_state = initial_state[0]
-    state = np.asarray(initial_state)
-    if state.dtype.kind not in "biuf":
-        raise error("initial_state", "a numeric array", state)
+    state = as_numeric("initial_state", initial_state)
     if state.shape != (batch, w.units):
         raise error("initial_state", f"shape ({batch}, {w.units}) = (batch, units)", state)
     return state.astype(dtype, copy=True)
@@ -61,7 +57,7 @@ def check_mask(mask: object, batch: int, steps: int) -> np.ndarray | None:
     """``mask`` as a bool ``(B, T)`` array. Integer or float masks must hold only 0 and 1."""
     if mask is None:
         return None
-    array = np.asarray(mask)
+    array = as_numeric("mask", mask, "a bool array of shape (batch, time)", finite=False)
     if array.shape != (batch, steps):
         raise error("mask", f"shape ({batch}, {steps}) = (batch, time)", array)
     if array.dtype.kind == "b":

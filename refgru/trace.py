@@ -23,7 +23,7 @@ from .activations import Activation, check_keras_version, get_activation
 from .cell import cell, project_inputs
 from .errors import error
 from .layer import check_initial_state, check_input
-from .weights import GRUWeights, as_weights
+from .weights import GRUWeights, as_numeric, as_weights
 
 #: The per-step arrays of a :class:`Trace`, each ``(B, T, u)`` (``(T, u)`` for a single sequence).
 FIELDS = ("x_z", "x_r", "x_h", "rec_z", "rec_r", "rec_h", "pre_z", "pre_r", "pre_h", "z", "r", "hh", "h")
@@ -202,13 +202,13 @@ def trace(x: np.ndarray, weights: Sequence[np.ndarray] | GRUWeights, *, reset_af
     w = as_weights(weights, reset_after)
     act = get_activation(activation, keras_version, "activation")
     ract = get_activation(recurrent_activation, keras_version, "recurrent_activation")
-    array = np.asarray(x)
+    array = as_numeric("x", x, "a numeric array of shape (T, input_dim) or (B, T, input_dim)")
     single = array.ndim == 2
     if array.ndim not in (2, 3):
         raise error("x", "shape (T, input_dim) for one sequence or (B, T, input_dim) for a batch", array)
     xs = check_input(array[None] if single else array, w)
     if single and initial_state is not None:
-        state = np.asarray(initial_state)
+        state = as_numeric("initial_state", initial_state)
         if state.ndim != 1:
             raise error("initial_state", f"shape ({w.units},) = (units,) for a single sequence", state)
         initial_state = state[None]

@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import error
+from .errors import describe, error
 
 #: Keras gate order of the column blocks: update gate z, reset gate r, candidate h.
 GATES = ("z", "r", "h")
@@ -34,10 +34,33 @@ def _block(array: np.ndarray | None, gate: str) -> np.ndarray | None:
     return array[..., i * u : (i + 1) * u]
 
 
+def as_numeric(name: str, value: object, expected: str = "a numeric array", kinds: str = "biuf",
+               finite: bool = True) -> np.ndarray:
+    """``value`` as an array whose dtype kind is in ``kinds``, in native byte order; NaN and inf refused.
+
+    Lists of lists work; ragged lists, object, string and complex arrays raise :class:`RefgruError`
+    naming ``name``. The result may share memory with ``value``.
+    """
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = "its rows differ in length" if "inhomogeneous" in reason else reason[:100]
+        raise error(name, expected, got=f"{describe(value)} that is not a rectangular array ({reason})") from None
+    if array.dtype.kind not in kinds:
+        raise error(name, expected, array)
+    if not array.dtype.isnative:  # big-endian input: compute, and return results, in native byte order
+        array = array.astype(array.dtype.newbyteorder("="))
+    if finite and array.dtype.kind == "f" and not np.isfinite(array).all():
+        nan, inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
+        raise error(name, "finite values (refgru refuses NaN and inf; Keras would propagate them)",
+                    got=f"{describe(array)} holding {nan} NaN and {inf} inf values")
+    return array
+
+
 def _as_float(name: str, value: object) -> np.ndarray:
-    array = np.array(value, copy=True) if not isinstance(value, np.ndarray) else value.copy()
-    if array.dtype.kind != "f":
-        raise error(name, "a floating-point array", array)
+    array = as_numeric(name, value, "a floating-point array", kinds="f")
+    array = array.copy()
     array.flags.writeable = False
     return array
 
@@ -194,4 +217,4 @@ def as_weights(weights: Sequence[np.ndarray] | GRUWeights, reset_after: bool | N
     return GRUWeights.from_keras(weights, reset_after)
 
 
-__all__ = ["GATES", "GRUWeights", "as_weights"]
+__all__ = ["GATES", "GRUWeights", "as_numeric", "as_weights"]

@@ -83,8 +83,9 @@ def check_safe(obj: Any, where: str = "model config") -> None:
             cls = node.get("class_name")
             config = node.get("config") if isinstance(node.get("config"), dict) else {}
             name = config.get("name", node.get("name"))
-            here = f"layer {name!r} ({cls})" if isinstance(cls, str) and name is not None else at
-            if cls in CODE_CLASSES or "function_type" in config and config.get("function_type") == "lambda":
+            here = f"layer {str(name)[:60]!r} ({cls[:60]})" if isinstance(cls, str) and name is not None else at
+            code = isinstance(cls, str) and cls in CODE_CLASSES
+            if code or "function_type" in config and config.get("function_type") == "lambda":
                 raise _refuse(here, f"a {cls}, which holds Python code")
             module = node.get("module")
             if isinstance(module, str) and module.split(".")[0] not in SAFE_MODULES:

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -29,6 +30,12 @@ from .config import Entry
 from .registry import KERAS_VAR_GROUPS
 
 ZIP_MAGIC, HDF5_MAGIC = b"PK\x03\x04", b"\x89HDF\r\n\x1a\n"
+
+#: Limits on what is read from an untrusted file (raise them on the module if a real model needs it).
+MAX_CONFIG_BYTES = 16 << 20          # config.json, metadata.json, the .h5 model_config attribute
+MAX_WEIGHTS_BYTES = 2 << 30          # model.weights.h5 inside a .keras zip; also each weight array
+MAX_COMPRESSION_RATIO = 100          # declared size / compressed size, for zip members over 16 MiB
+MAX_CONFIG_DEPTH = 100               # nesting of lists and dicts in a config
 
 
 @dataclass
@@ -61,11 +68,52 @@ def snake_case(name: str) -> str:
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+def _depth(value: Any, limit: int) -> int:
+    """The nesting depth of lists and dicts in ``value``, counted without recursion, up to ``limit + 1``."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (list, dict)):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            stack.extend((v, depth + 1) for v in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
 def _json(text: bytes | str, what: str) -> Any:
+    """Parse JSON of at most ``MAX_CONFIG_BYTES`` and nesting ``MAX_CONFIG_DEPTH``."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise RefgruError(f"{what}: expected JSON of at most {MAX_CONFIG_BYTES} bytes, got {len(text)} bytes")
     try:
-        return json.loads(text)
+        value = json.loads(text)
+    except RecursionError:
+        raise RefgruError(f"{what}: expected JSON nested at most {MAX_CONFIG_DEPTH} deep, got deeper nesting") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise RefgruError(f"{what}: expected JSON, got unreadable text ({exc})") from None
+    if _depth(value, MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH:
+        raise RefgruError(f"{what}: expected JSON nested at most {MAX_CONFIG_DEPTH} deep, got deeper nesting")
+    return value
+
+
+def _dataset(h5: Any, node: Any, what: str) -> np.ndarray:
+    """Read one weight dataset, refusing links to other files, external or virtual storage, non-numeric
+    dtypes and arrays over ``MAX_WEIGHTS_BYTES`` before any data is read."""
+    import h5py
+
+    if not isinstance(node, h5py.Dataset):
+        raise RefgruError(f"{what}: expected an HDF5 dataset, got {type(node).__name__}")
+    if node.file.id != h5.id:
+        raise RefgruError(f"{what}: expected a dataset in the model file itself, got a link to another file")
+    if node.is_virtual or node.external:
+        raise RefgruError(f"{what}: expected a dataset stored in the model file, got external or virtual storage")
+    if node.dtype.kind not in "biuf":
+        raise RefgruError(f"{what}: expected a numeric array, got a dataset of shape {node.shape} and dtype "
+                          f"{node.dtype}")
+    if node.size * node.dtype.itemsize > MAX_WEIGHTS_BYTES:
+        raise RefgruError(f"{what}: expected an array of at most {MAX_WEIGHTS_BYTES} bytes, got a dataset of "
+                          f"shape {node.shape} and dtype {node.dtype}")
+    return _array(node[()], what)
 
 
 def _array(value: Any, what: str) -> np.ndarray:
@@ -87,6 +135,22 @@ def _attr_list(group: Any, name: str) -> list[str]:
     return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
 
 
+#: What h5py raises on a damaged file (HDF5 errors arrive as OSError, RuntimeError, KeyError or ValueError).
+H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError, OverflowError, MemoryError)
+
+
+@contextlib.contextmanager
+def h5_errors(what: str) -> Iterator[None]:
+    """Turn an h5py error from a damaged file into a RefgruError naming ``what``."""
+    try:
+        yield
+    except RefgruError:
+        raise
+    except H5_ERRORS as exc:
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise RefgruError(f"{what}: expected a readable HDF5 file, got a damaged one ({reason})") from None
+
+
 def keras_zip_weights(h5: Any) -> Callable[[list[Entry]], Callable[[Entry], list[np.ndarray]]]:
     """Weights of a ``.keras`` file: ``layers/<snake_case(class)>[_n]/<group>/<i>`` per layer."""
     def for_entries(entries: list[Entry]):
@@ -100,13 +164,17 @@ def keras_zip_weights(h5: Any) -> Callable[[list[Entry]], Callable[[Entry], list
             paths[entry.name] = f"layers/{base}" + (f"_{n}" if n else "")
 
         def get(entry: Entry) -> list[np.ndarray]:
+            with h5_errors(f"weights of layer {entry.name!r}"):
+                return read(entry)
+
+        def read(entry: Entry) -> list[np.ndarray]:
             arrays = []
             for group in KERAS_VAR_GROUPS.get(entry.class_name, ("vars",)):
                 node = h5.get(f"{paths.get(entry.name, '?')}/{group}")
                 if node is None:
                     continue
                 keys = sorted(node.keys(), key=lambda k: int(k) if k.isdigit() else -1)
-                arrays += [_array(node[k][()], f"weights of layer {entry.name!r}") for k in keys]
+                arrays += [_dataset(h5, node[k], f"weights of layer {entry.name!r}") for k in keys]
             return arrays
         return get
     return for_entries
@@ -114,11 +182,16 @@ def keras_zip_weights(h5: Any) -> Callable[[list[Entry]], Callable[[Entry], list
 
 def legacy_h5_weights(h5: Any) -> Callable[[list[Entry]], Callable[[Entry], list[np.ndarray]]]:
     """Weights of a legacy ``.h5`` file: ``model_weights/<layer name>/<weight_names[i]>``."""
-    root = h5.get("model_weights")
+    with h5_errors("model_weights"):
+        root = h5.get("model_weights")
     if root is None:
         raise RefgruError("model_weights: expected the group of a model saved with model.save(), got a file without it")
 
     def get(entry: Entry) -> list[np.ndarray]:
+        with h5_errors(f"weights of layer {entry.name!r}"):
+            return read(entry)
+
+    def read(entry: Entry) -> list[np.ndarray]:
         group = root.get(entry.name)
         if group is None:
             return []
@@ -127,7 +200,7 @@ def legacy_h5_weights(h5: Any) -> Callable[[list[Entry]], Callable[[Entry], list
             if name not in group:
                 raise RefgruError(f"weights of layer {entry.name!r}: expected the dataset {name!r} that weight_names "
                                   "lists, got none")
-            arrays.append(_array(group[name][()], f"weights of layer {entry.name!r}"))
+            arrays.append(_dataset(h5, group[name], f"weights of layer {entry.name!r}"))
         return arrays
     return lambda entries: get
 
@@ -137,23 +210,53 @@ def _open_h5(data: Any, what: str):
 
     try:
         return h5py.File(data, "r")
-    except (OSError, ValueError) as exc:
+    except H5_ERRORS as exc:
         raise RefgruError(f"{what}: expected a readable HDF5 file, got a damaged or truncated one ({exc})") from None
+
+
+def _check_members(archive: zipfile.ZipFile, path: str) -> None:
+    """Refuse duplicate, absolute and ``..`` member names (nothing is ever extracted, but such a zip is
+    not one Keras wrote)."""
+    seen = set()
+    for name in archive.namelist():
+        parts = name.replace("\\", "/").split("/")
+        if name.startswith(("/", "\\")) or ".." in parts or re.match(r"[A-Za-z]:", name) or name in seen:
+            raise RefgruError(f"{path}: expected a .keras zip with plain member names, got the member {name!r}")
+        seen.add(name)
+
+
+def _read_member(archive: zipfile.ZipFile, name: str, limit: int, path: str) -> bytes:
+    """Read one zip member into memory, at most ``limit`` bytes whatever its header declares."""
+    info = archive.getinfo(name)
+    where = f"{path} {name}"
+    if info.file_size > limit:
+        raise RefgruError(f"{where}: expected at most {limit} bytes, got a member declaring {info.file_size}")
+    if info.file_size > 16 << 20 and info.file_size > MAX_COMPRESSION_RATIO * max(1, info.compress_size):
+        raise RefgruError(f"{where}: expected a compression ratio of at most {MAX_COMPRESSION_RATIO}, got "
+                          f"{info.file_size} bytes from {info.compress_size} (a zip bomb?)")
+    with archive.open(info) as member:
+        data = member.read(limit + 1)
+    if len(data) > limit:
+        raise RefgruError(f"{where}: expected at most {limit} bytes, got more than its header declares")
+    return data
 
 
 @contextlib.contextmanager
 def _read_keras_zip(path: str) -> Iterator[Source]:
     try:
         with zipfile.ZipFile(path) as archive:
+            _check_members(archive, path)
             members = set(archive.namelist())
             for member in ("config.json", "model.weights.h5"):
                 if member not in members:
                     raise RefgruError(f"{path}: expected a .keras zip with config.json, metadata.json and "
                                       f"model.weights.h5, got one without {member}")
-            config = _json(archive.read("config.json"), f"{path} config.json")
-            meta = _json(archive.read("metadata.json"), f"{path} metadata.json") if "metadata.json" in members else {}
-            weights = archive.read("model.weights.h5")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+            config = _json(_read_member(archive, "config.json", MAX_CONFIG_BYTES, path), f"{path} config.json")
+            meta = _json(_read_member(archive, "metadata.json", MAX_CONFIG_BYTES, path),
+                         f"{path} metadata.json") if "metadata.json" in members else {}
+            weights = _read_member(archive, "model.weights.h5", MAX_WEIGHTS_BYTES, path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError,
+            RuntimeError, zlib.error) as exc:
         if isinstance(exc, RefgruError):
             raise
         raise RefgruError(f"{path}: expected a readable .keras zip, got a damaged or truncated one ({exc})") from None
@@ -169,15 +272,18 @@ def _read_keras_zip(path: str) -> Iterator[Source]:
 @contextlib.contextmanager
 def _read_legacy_h5(path: str) -> Iterator[Source]:
     with _open_h5(path, path) as h5:
-        if "model_config" not in h5.attrs:
-            raise RefgruError(f"{path}: expected a model saved with model.save() (root attribute model_config), "
-                              "got an HDF5 file without one (a save_weights() file holds no architecture)")
-        raw = h5.attrs["model_config"]
-        config = _json(raw.decode() if isinstance(raw, bytes) else raw, f"{path} model_config")
-        version = h5.attrs.get("keras_version", h5.get("model_weights", h5).attrs.get("keras_version"))
-        if version is None:
-            raise RefgruError(f"{path} keras_version: expected the version of Keras that saved the file, got none")
-        version = version.decode() if isinstance(version, bytes) else str(version)
+        with h5_errors(path):
+            if "model_config" not in h5.attrs:
+                raise RefgruError(f"{path}: expected a model saved with model.save() (root attribute model_config), "
+                                  "got an HDF5 file without one (a save_weights() file holds no architecture)")
+            raw = h5.attrs["model_config"]
+            if not isinstance(raw, (bytes, str)):
+                raise RefgruError(f"{path} model_config: expected JSON text, got {describe(raw)}")
+            config = _json(raw.decode() if isinstance(raw, bytes) else raw, f"{path} model_config")
+            version = h5.attrs.get("keras_version", h5.get("model_weights", h5).attrs.get("keras_version"))
+            if version is None:
+                raise RefgruError(f"{path} keras_version: expected the version of Keras that saved the file, got none")
+            version = version.decode() if isinstance(version, bytes) else str(version)
         yield Source(config, major_version(version, f"{path} keras_version"), version, "h5", legacy_h5_weights(h5))
 
 

@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import RefgruError, describe
+from ..weights import as_numeric
 from .config import Graph, Ref
 from .layers_rnn import GRULayer
 from .registry import Layer, where
@@ -158,10 +159,14 @@ class Model:
             x = list(x) if single else [x]
         if not isinstance(x, (list, tuple)) or len(x) != n:
             raise RefgruError(f"x: expected {n} input arrays for inputs {self.input_names}, got {describe(x)}")
-        feeds = [np.asarray(v) for v in x]
+        expected = "a numeric array with a batch axis"
+        feeds = [as_numeric(f"x[{name!r}]", v, expected, finite=False)
+                 for name, v in zip(self.input_names, x, strict=True)]
         for name, f in zip(self.input_names, feeds, strict=True):
-            if f.ndim == 0 or f.dtype.kind not in "biuf":
-                raise RefgruError(f"x[{name!r}]: expected a numeric array with a batch axis, got {describe(f)}")
+            if f.ndim == 0:
+                raise RefgruError(f"x[{name!r}]: expected {expected}, got {describe(f)}")
+            if f.shape[0] == 0:  # Keras's predict fails on an empty batch too (tf-keras: "non-empty")
+                raise RefgruError(f"x[{name!r}]: expected at least one row (batch >= 1), got {describe(f)}")
         if len({f.shape[0] for f in feeds}) > 1:
             raise RefgruError(f"x: expected the same batch size for every input, got {[f.shape[0] for f in feeds]}")
         return feeds
