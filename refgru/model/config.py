@@ -112,15 +112,15 @@ def io_structure(value: Any, what: str) -> Any:
     raise RefgruError(f"{what}: expected [layer name, node index, tensor index] entries, got {describe(value)}")
 
 
-def _map(value: Any, leaf: Callable[[Any], Any]) -> Any:
+def map_tree(value: Any, leaf: Callable[[Any], Any]) -> Any:
     """Rebuild ``value`` (lists, dicts) with ``leaf`` applied to every non-container item and tensor dict."""
     converted = leaf(value)
     if converted is not value:
         return converted
     if isinstance(value, list):
-        return [_map(v, leaf) for v in value]
+        return [map_tree(v, leaf) for v in value]
     if isinstance(value, dict):
-        return {k: _map(v, leaf) for k, v in value.items()}
+        return {k: map_tree(v, leaf) for k, v in value.items()}
     return value
 
 
@@ -136,7 +136,7 @@ def _keras3_tensor(value: Any) -> Any:
 def _parse_call(node: Any, names: set[str], where: str) -> Call:
     """One inbound node, Keras 3 dict form or Keras 2 list form, as a :class:`Call`."""
     if isinstance(node, dict) and "args" in node:
-        return Call(_map(node["args"], _keras3_tensor), _map(node.get("kwargs", {}), _keras3_tensor))
+        return Call(map_tree(node["args"], _keras3_tensor), map_tree(node.get("kwargs", {}), _keras3_tensor))
     if not isinstance(node, list) or not node or not all(_is_leaf(e) for e in node):
         raise RefgruError(f"{where} inbound_nodes: expected Keras 2 [[layer, node, tensor, kwargs], ...] "
                           f"or Keras 3 {{'args', 'kwargs'}} entries, got {describe(node)}")
@@ -145,7 +145,7 @@ def _parse_call(node: Any, names: set[str], where: str) -> Call:
                           f"got {[e[0] for e in node]}")
     refs = [Ref(e[0], e[1], e[2]) for e in node]
     kwargs = node[0][3] if len(node[0]) == 4 and isinstance(node[0][3], dict) else {}
-    kwargs = _map(kwargs, lambda v: Ref(v[0], v[1], v[2]) if _is_leaf(v) and v[0] in names else v)
+    kwargs = map_tree(kwargs, lambda v: Ref(v[0], v[1], v[2]) if _is_leaf(v) and v[0] in names else v)
     return Call([refs[0] if len(refs) == 1 else refs], kwargs)
 
 

@@ -15,20 +15,14 @@ import numpy as np
 
 from ..errors import RefgruError, describe
 from ..weights import as_numeric
-from .config import Graph, Ref
+from .config import Graph, Ref, map_tree
 from .layers_rnn import GRULayer
 from .registry import Layer, where
 
 
 def map_refs(value: Any, fn: Callable[[Ref], Any]) -> Any:
     """``value`` with every :class:`Ref` replaced by ``fn(ref)`` (lists and dicts rebuilt)."""
-    if isinstance(value, Ref):
-        return fn(value)
-    if isinstance(value, list):
-        return [map_refs(v, fn) for v in value]
-    if isinstance(value, dict):
-        return {k: map_refs(v, fn) for k, v in value.items()}
-    return value
+    return map_tree(value, lambda v: fn(v) if isinstance(v, Ref) else v)
 
 
 def _holds_ref(value: Any) -> bool:
