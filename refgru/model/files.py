@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import RefgruError, describe
 from .config import Entry
+from .h5probe import probe
 from .registry import KERAS_VAR_GROUPS
 
 ZIP_MAGIC, HDF5_MAGIC = b"PK\x03\x04", b"\x89HDF\r\n\x1a\n"
@@ -208,6 +209,7 @@ def legacy_h5_weights(h5: Any) -> Callable[[list[Entry]], Callable[[Entry], list
 def _open_h5(data: Any, what: str):
     import h5py  # an optional import: only loading a file needs it
 
+    probe(data, what)  # a damaged file can make libhdf5 loop forever: try it in a child process first
     try:
         return h5py.File(data, "r")
     except H5_ERRORS as exc:
