@@ -55,6 +55,7 @@ _TOKEN = re.compile(r"""
 _START = re.compile(r"\[\s*(?=(?:array|tensor)\s*\(|Parameter\s+containing\b)|\{\s*(?=['\"])"
                     r"|\b(?:array|tensor|OrderedDict)\s*\(|\bParameter\s+containing\b", re.ASCII)
 _INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
+_DIM = re.compile(r"\d{1,12}", re.ASCII)
 _NUMPY_FLOATS = {"float16": np.float16, "float32": np.float32, "float64": np.float64}
 _TORCH_FLOATS = {**{f"torch.{k}": v for k, v in _NUMPY_FLOATS.items()},
                  "torch.half": np.float16, "torch.float": np.float32, "torch.double": np.float64}
@@ -169,6 +170,14 @@ class _Parser:
             self.fail(repr(value))
         self.advance()
 
+    def take(self, kind: str, expected: str) -> str:
+        """The current token's text, if it is of ``kind``; then advance."""
+        if self.kind != kind:
+            self.fail(expected)
+        value = self.value
+        self.advance()
+        return value
+
     def open(self, value: str) -> None:
         if self.depth >= MAX_DEPTH:
             self.fail(f"at most {MAX_DEPTH} nested brackets")
@@ -209,40 +218,31 @@ class _Parser:
         return result
 
     def mapping(self) -> dict[str, np.ndarray]:
-        if self.value == "{":
-            return self.pairs("{", ":", "}")
-        self.advance()
-        self.open("(")
-        if self.value == "{":
-            result = self.pairs("{", ":", "}")
-        else:
-            self.open("[")
-            result = self.pairs(None, ",", "]")
-        self.close(")")
-        return result
-
-    def pairs(self, open_: str | None, colon: str, close: str) -> dict[str, np.ndarray]:
-        """``{'k': item, ...}`` (``open_='{'``) or the inside of ``[('k', item), ...]`` (``open_=None``)."""
-        if open_:
-            self.open(open_)
+        """``{'k': item, ...}``, ``OrderedDict({...})`` or ``OrderedDict([('k', item), ...])``."""
+        wrapped = self.value == "OrderedDict"
+        if wrapped:
+            self.advance()
+            self.open("(")
+        tuples = self.value != "{"
+        self.open("[" if tuples else "{")
         result: dict[str, np.ndarray] = {}
 
         def pair() -> None:
-            if open_ is None:
+            if tuples:
                 self.open("(")
-            key, pos = self.value[1:-1], self.pos
-            if self.kind != "string":
-                self.fail("a quoted parameter name")
-            self.advance()
-            self.expect(colon)
+            pos = self.pos
+            key = self.take("string", "a quoted parameter name")[1:-1]
+            self.expect("," if tuples else ":")
             if key in result:
                 self.fail("each name once", pos=pos, found=f"{key!r} again")
             result[key] = self.item()
-            if open_ is None:
+            if tuples:
                 self.close(")")
 
-        self.separated(pair, close)
-        self.close(close)
+        self.separated(pair, "]" if tuples else "}")
+        self.close("]" if tuples else "}")
+        if wrapped:
+            self.close(")")
         return result
 
     def item(self) -> np.ndarray:
@@ -304,8 +304,6 @@ class _Parser:
         self.open("[")
         shapes: list[tuple[int, ...]] = []
         while self.value != "]":
-            if self.kind == "ellipsis":
-                self.fail("the whole array", _ELIDED)
             pos = self.pos
             shapes.append(self.rows(tokens))
             if shapes[-1] != shapes[0]:
@@ -327,34 +325,21 @@ class _Parser:
         return tuple(dims)
 
     def dim(self) -> int:
-        if self.kind != "number" or not _INTEGER.fullmatch(self.value) or len(self.value) > 12:
+        if not _DIM.fullmatch(self.value):
             self.fail("a dimension (a whole number)")
-        value = int(self.value)
-        self.advance()
-        return value
+        return int(self.take("number", ""))
 
     def option(self) -> str:
         """``float32``, ``torch.float64``, ``True``, ``'cuda:0'`` or ``<AddBackward0>``, as printed."""
         if self.kind == "string":
-            value = self.value[1:-1]
-            self.advance()
-            return value
+            return self.take("string", "")[1:-1]
         if self.value == "<":
             self.advance()
-            value = self.value
-            if self.kind != "name":
-                self.fail("a name inside <...>")
-            self.advance()
+            value = self.take("name", "a name inside <...>")
             self.expect(">")
             return value
-        if self.kind != "name":
-            self.fail("an option value such as float32 or True")
-        value = self.value
-        self.advance()
+        value = self.take("name", "an option value such as float32 or True")
         while self.value == ".":
             self.advance()
-            if self.kind != "name":
-                self.fail("a name after '.'")
-            value += "." + self.value
-            self.advance()
+            value += "." + self.take("name", "a name after '.'")
         return value

@@ -175,9 +175,10 @@ import refgru
 from refgru.weights_text import weights_from_text
 cases = {
     "deep": "array(" + "[" * 10_000 + "1." + "]" * 10_000 + ")",
-    "deep list": "[array(" * 10_000,
-    "deep dict": "OrderedDict([('a', " * 10_000,
-    "100 MB line": "array([" + "0.5, " * 25_000_000 + "])",
+    "deep in a list": "Shape = [array([" + "[" * 10_000 + "1." + "]" * 10_000 + "])]",
+    "deep in a state_dict": "OrderedDict([('a', tensor(" + "[" * 10_000 + "1." + "]" * 10_000 + "))])",
+    "repeated calls": "[array(" * 10_000,
+    "100 MB line": "array([" + "0.5, " * 20_000_000 + "])",
     "import": "__import__('os').system('touch PWNED')",
     "import in a list": "[__import__('os').system('touch PWNED')]",
     "import in an array": "array(__import__('os').system('touch PWNED'))",
@@ -208,7 +209,8 @@ def test_hostile_text_is_refused_in_bounded_time(tmp_path):
     for name, (message, _seconds) in results.items():
         assert message.startswith("text: expected ") and "\n" not in message, f"{name}: {message}"
         assert re.search(r"line \d+", message), f"{name}: {message}"
-    assert f"at most {MAX_DEPTH} nested brackets" in results["deep"][0]
+    for name in ("deep", "deep in a list", "deep in a state_dict"):
+        assert f"at most {MAX_DEPTH} nested brackets" in results[name][0], results[name][0]
     assert f"at most {MAX_TEXT_CHARS:,} characters" in results["100 MB line"][0]
     assert "got '__import__' at line 1, column 1" in results["import"][0]
     assert "got '__import__' at line 1, column 7" in results["import in an array"][0]
@@ -301,3 +303,32 @@ def test_keras_get_weights_text_gives_the_layer_weights_exactly(version):
         assert info == {"units": 3, "input_dim": 2, "use_bias": use_bias,
                         "reset_after": layer.reset_after if use_bias else None}
         assert refgru.GRUWeights.from_keras(arrays, reset_after=layer.reset_after).reset_after == reset_after
+
+
+def test_torch_one_parameter_per_line_grad_fn_and_empty_tensors():
+    with torch_printoptions(precision=10, sci_mode=True) as torch:
+        torch.manual_seed(2)
+        gru = torch.nn.GRU(2, 2)
+        lines = "".join(printed(p) for p in gru.parameters())
+        doubled = gru.weight_ih_l0 * 2
+        extras = printed([doubled, torch.zeros(0, 3), torch.tensor(3.5)])
+    assert "grad_fn=<MulBackward0>" in extras and "size=(0, 3)" in extras
+    for i, (actual, p) in enumerate(zip(weights_from_text(lines), gru.parameters(), strict=True)):
+        assert_same(actual, p.detach().numpy(), f"parameter {i}")
+    grad, empty, scalar = weights_from_text(extras)
+    assert_same(grad, doubled.detach().numpy(), "grad_fn tensor")
+    assert_same(empty, np.zeros((0, 3), np.float32), "empty tensor")
+    assert_same(scalar, np.array(3.5, np.float32), "0-d tensor")
+
+
+@pytest.mark.parametrize("text", [
+    "OrderedDict({'weight': tensor([1., -0.], device='cuda:0'), 'bias': tensor([2.], dtype=torch.float64)})",
+    "{'weight': tensor([1., -0.], device='cuda:0'), 'bias': tensor([2.], dtype=torch.float64),}",
+    "OrderedDict([('weight', tensor([1., -0.], device='cuda:0')), ('bias', tensor([2.], dtype=torch.float64))])",
+])
+def test_state_dict_forms_give_a_dict_in_the_printed_order(text):
+    # Python 3.12 prints OrderedDict({...}); earlier versions OrderedDict([(...), ...]); dict(...) prints {...}
+    state = weights_from_text(text)
+    assert isinstance(state, dict) and list(state) == ["weight", "bias"]
+    assert_same(state["weight"], np.array([1.0, -0.0], np.float32), "weight")
+    assert_same(state["bias"], np.array([2.0]), "bias")
