@@ -161,7 +161,7 @@ class BlockWeights:
                 ``weight_ih_l{layer}`` ``(G*u, F)``, ``weight_hh_l{layer}`` ``(G*u, u)`` and, unless
                 ``bias=False``, ``bias_ih_l{layer}`` and ``bias_hh_l{layer}`` ``(G*u,)``.
             layer: which layer of a stack. direction: ``"forward"`` or ``"reverse"`` (``"backward"``).
-            prefix: the part of every key before ``weight_ih_l0``; found when only one module is in the dict.
+            prefix: the part of every key before ``weight_ih_l{layer}``; found when only one module is in the dict.
 
         Returns:
             Weights with ``kernel (F, G*u)``, ``recurrent_kernel (u, G*u)`` and ``bias = bias_ih + bias_hh``
@@ -169,8 +169,8 @@ class BlockWeights:
         """
         from .convert import _numpy, _suffix
 
-        state, prefix = cls._state_dict(module_or_state_dict, prefix)
         suffix = _suffix(layer, direction)
+        state, prefix = cls._state_dict(module_or_state_dict, prefix, f"weight_ih{suffix}")
         keys = {key: f"{prefix}{key}{suffix}" for key in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
         for key in ("weight_ih", "weight_hh"):
             if keys[key] not in state:
@@ -204,7 +204,7 @@ class BlockWeights:
         return cls(columns(w_ih), columns(w_hh), None if bias is None else columns(bias))
 
     @classmethod
-    def _state_dict(cls, source: object, prefix: str | None) -> tuple[Mapping[str, object], str]:
+    def _state_dict(cls, source: object, prefix: str | None, end: str) -> tuple[Mapping[str, object], str]:
         mode = getattr(source, "mode", None)
         if mode is not None and mode not in cls.TORCH_MODES:
             raise error("module_or_state_dict", f"a {cls.TORCH_MODULE} (mode {' or '.join(cls.TORCH_MODES)})",
@@ -214,11 +214,10 @@ class BlockWeights:
         if not isinstance(source, Mapping):
             raise error("module_or_state_dict", f"a {cls.TORCH_MODULE} or its state_dict()", source)
         if prefix is None:
-            end = "weight_ih_l0"
             prefixes = sorted({k[: -len(end)] for k in source if isinstance(k, str) and k.endswith(end)})
             if len(prefixes) != 1:
-                got = "no key ending in 'weight_ih_l0'" if not prefixes else f"several modules, prefixes {prefixes}"
-                raise error("module_or_state_dict", "the parameters of one module (weight_ih_l0, ...); pass prefix= "
+                got = f"no key ending in {end!r}" if not prefixes else f"several modules, prefixes {prefixes}"
+                raise error("module_or_state_dict", f"the parameters of one module ({end}, ...); pass prefix= "
                             "to pick one", got=got)
             prefix = prefixes[0]
         return source, prefix
