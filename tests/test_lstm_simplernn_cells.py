@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import assert_close, raises, relative_error
+from helpers import TOLERANCE, assert_close, raises, relative_error
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from refgru import get_activation, lstm, simple_rnn
 from refgru.lstm import LSTMWeights, lstm_step
 from refgru.simple_rnn import SimpleRNNWeights, simple_rnn_step
 
@@ -24,6 +25,7 @@ KINDS = {"LSTM": (LSTMWeights, 4, lstm_step, 2), "SimpleRNN": (SimpleRNNWeights,
 #: Activations both Keras versions know ("hard_sigmoid" differs between them; refgru follows each).
 ACTIVATIONS = ["tanh", "sigmoid", "hard_sigmoid", "relu", "linear", "softsign", "elu", "selu", "softplus",
                "swish", "gelu", "exponential", "relu6", "mish", "leaky_relu"]
+MODULES = {"LSTM": lstm, "SimpleRNN": simple_rnn}
 WORST: dict[str, float] = {}
 
 
@@ -48,12 +50,23 @@ def random_arrays(rng, kind: str, input_dim: int, units: int, use_bias: bool = T
 
 
 def run_steps(kind: str, weights, x, states, version: int = 3, **activations):
-    """Compose the step function over the time axis (no masks): ``(outputs (B, T, u), final states)``."""
-    step = KINDS[kind][2]
+    """The two halves as the sequence driver uses them: ``project_inputs`` over the whole ``(B, T, F)``
+    chunk, then ``cell`` per step (no masks). Returns ``(outputs (B, T, u), final states)``.
+
+    The halves take any values, so an exploding activation (``exponential``) can run to inf and NaN as in
+    Keras, where the public step functions refuse non-finite states.
+    """
+    module = MODULES[kind]
+    w = KINDS[kind][0].from_keras(weights)
+    acts = [get_activation(activations.get(name, "tanh" if name == "activation" else "sigmoid"), version)
+            for name in ("activation", "recurrent_activation")[: 2 if kind == "LSTM" else 1]]
+    x_proj = module.project_inputs(x.astype(np.result_type(x, w.dtype)), w)
+    assert x_proj.shape == x.shape[:2] + (KINDS[kind][1] * w.units,)
     outputs = []
-    for t in range(x.shape[1]):
-        h, states = step(x[:, t], states, weights, keras_version=version, **activations)
-        outputs.append(h)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(x.shape[1]):
+            h, states = module.cell(x_proj[:, t], states, w, *acts)
+            outputs.append(h)
     return np.stack(outputs, axis=1), states
 
 
@@ -146,9 +159,8 @@ def test_bad_input_gives_one_line_errors():
 
 
 @st.composite
-def keras_cases(draw):
+def keras_cases(draw, kind: str):
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    kind, version = draw(st.sampled_from(sorted(KINDS))), draw(st.sampled_from([3, 2]))
     batch, steps, input_dim, units = (draw(st.integers(1, n)) for n in (3, 4, 4, 4))
     dtype, use_bias = draw(st.sampled_from(["float32", "float64"])), draw(st.booleans())
     activations = {"activation": draw(st.sampled_from(ACTIVATIONS))}
@@ -157,7 +169,7 @@ def keras_cases(draw):
     weights = random_arrays(rng, kind, input_dim, units, use_bias, dtype)
     x = rng.normal(size=(batch, steps, input_dim)).astype(dtype)
     states = tuple(rng.normal(scale=0.7, size=(batch, units)).astype(dtype) for _ in range(KINDS[kind][3]))
-    return kind, version, weights, x, states, dtype, activations
+    return weights, x, states, dtype, activations
 
 
 def keras_run(version, kind, weights, x, states, dtype, activations):
@@ -178,18 +190,38 @@ def keras_run(version, kind, weights, x, states, dtype, activations):
     return results
 
 
-@given(keras_cases())
-def test_steps_equal_keras(case):
-    """One step, and steps composed over T <= 4, equal Keras's LSTM / SimpleRNN (Keras 3 and tf-keras)."""
-    kind, version, weights, x, states, dtype, activations = case
+@pytest.mark.parametrize("version", [3, 2])
+@pytest.mark.parametrize("kind", KINDS)
+@given(data=st.data())
+def test_steps_equal_keras(kind, version, data):
+    """One step, and steps composed over T <= 4, equal Keras's LSTM / SimpleRNN (Keras 3 and tf-keras).
+
+    The GRU agreement tests' one exception holds here too, for float32 only: when the recurrence is
+    expansive (``exponential`` activations), float32 rounding grows step by step and two correct float32
+    implementations drift apart. Then refgru's error must be at most 4x Keras's own float32 error, both
+    measured against Keras run in float64 on the same numbers.
+    """
+    weights, x, states, dtype, activations = data.draw(keras_cases(kind))
     (one_seq, one_states), (seq, final) = keras_run(version, kind, weights, x, states, dtype, activations)
-    step = KINDS[kind][2]
-    h, new_states = step(x[:, 0], states, weights, keras_version=version, **activations)
-    check(f"{kind} one step h vs Keras {version}", h, one_seq[:, 0], dtype)
-    check(f"{kind} one step states vs Keras {version}", list(new_states), one_states, dtype)
+    h, new_states = KINDS[kind][2](x[:, 0], states, weights, keras_version=version, **activations)
     outputs, last = run_steps(kind, weights, x, states, version, **activations)
-    check(f"{kind} composed steps vs Keras {version} sequence", outputs, seq, dtype)
-    check(f"{kind} composed steps vs Keras {version} final states", list(last), final, dtype)
+    pairs = {"one step h": (h, one_seq[:, 0]), "one step states": (list(new_states), one_states),
+             "composed steps sequence": (outputs, seq), "composed steps final states": (list(last), final)}
+    tol = TOLERANCE[np.dtype(dtype)]
+    if dtype == "float32" and any(relative_error(a, e)[0] > tol for a, e in pairs.values()):
+        as64 = [w.astype("float64") for w in weights]
+        exact = keras_run(version, kind, as64, x.astype("float64"), [s.astype("float64") for s in states],
+                          "float64", activations)
+        truths = [exact[0][0][:, 0], exact[0][1], exact[1][0], exact[1][1]]
+        for (name, (ours, theirs)), truth in zip(pairs.items(), truths, strict=True):
+            keras_error, our_error = relative_error(theirs, truth)[0], relative_error(ours, truth)[0]
+            assert our_error <= max(4 * keras_error, tol), (
+                f"{kind} {name}: refgru float32 is {our_error:.3g} from exact, Keras float32 only {keras_error:.3g}")
+            key = f"{kind} {name}, expansive float32: refgru error / Keras error vs Keras float64"
+            WORST[key] = max(WORST.get(key, 0.0), our_error / max(keras_error, 1e-30))
+        return
+    for name, (ours, theirs) in pairs.items():
+        check(f"{kind} {name} vs Keras {version}", ours, theirs, dtype)
 
 
 # ----------------------------------------------------------------------------------- (c) against torch
