@@ -255,7 +255,7 @@ def torch_run(module, x, states):
 def test_torch_equals_steps(kind_act, dtype, use_bias, seed, shape):
     """to_torch -> nn.LSTM / nn.RNN computes our steps (forward and reverse); from_torch of torch's own
     weights (two non-zero biases) gives weights whose steps compute what torch computes."""
-    import torch
+    torch = pytest.importorskip("torch")
 
     kind, activation = kind_act
     cls, n_states = KINDS[kind][0], KINDS[kind][3]
