@@ -186,7 +186,7 @@ class BlockWeights:
                         got="only one of them")
         g, w_ih, w_hh = len(cls.GATES), arrays["weight_ih"], arrays["weight_hh"]
         if w_hh.ndim != 2 or w_hh.shape[0] != g * w_hh.shape[1] or w_hh.shape[1] == 0:
-            raise error(keys["weight_hh"], f"shape ({g}u, u) of a {cls.TORCH_MODULE}", w_hh)
+            raise error(keys["weight_hh"], f"shape ({g if g > 1 else ''}u, u) of a {cls.TORCH_MODULE}", w_hh)
         u = w_hh.shape[1]
         if w_ih.ndim != 2 or w_ih.shape[0] != g * u:
             raise error(keys["weight_ih"], f"shape ({g * u}, input_size) for hidden_size={u}", w_ih)
