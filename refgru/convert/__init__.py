@@ -14,11 +14,27 @@ hold (:data:`TORCH_PARAMETERS`, ONNX's ``B = [b | rb]``), and how it names direc
 
 from __future__ import annotations
 
-from .layouts import (DIRECTIONS, FRAMEWORKS, LAYOUTS, TORCH_PARAMETERS, KerasArrays, Layout, export_array,
-                      import_array, reorder)
+from .layouts import (
+                      DIRECTIONS,
+                      FRAMEWORKS,
+                      LAYOUTS,
+                      TORCH_PARAMETERS,
+                      KerasArrays,
+                      Layout,
+                      export_array,
+                      import_array,
+                      reorder,
+)
 from .onnx_arrays import from_onnx, to_onnx
-from .torch import (TORCH_ACTIVATIONS, check_torch_activations, from_torch, from_torch_all, to_torch,
-                    to_torch_state_dict, torch_module)
+from .torch import (
+                      TORCH_ACTIVATIONS,
+                      check_torch_activations,
+                      from_torch,
+                      from_torch_all,
+                      to_torch,
+                      to_torch_state_dict,
+                      torch_module,
+)
 
 __all__ = ["DIRECTIONS", "FRAMEWORKS", "KerasArrays", "LAYOUTS", "Layout", "TORCH_ACTIVATIONS", "TORCH_PARAMETERS",
            "check_torch_activations", "export_array", "from_onnx", "from_torch", "from_torch_all", "import_array",

@@ -158,7 +158,7 @@ def is_keras_list(weights: object) -> bool:
 
 
 def as_layers(weights: object) -> list:
-    """One layer (``GRUWeights``, :class:`KerasArrays` or a ``get_weights()`` list) as ``[it]``; a list of layers as is."""
+    """One layer (``GRUWeights``, :class:`KerasArrays` or a ``get_weights()`` list) as ``[it]``; a list as is."""
     if hasattr(weights, "kernel") or is_keras_list(weights):
         return [weights]
     if not isinstance(weights, (list, tuple)):
@@ -213,7 +213,8 @@ def import_parameters(arrays: Mapping[str, np.ndarray | None], source: str) -> d
         if value is not None and value.shape[0] % (3 * len(parts)):
             raise error(name, f"3u x {len(parts)} rows (gate blocks on the first axis)", value)
         chunks = [None] * len(parts) if value is None else np.split(value, len(parts))
-        out.update({part: None if c is None else import_array(c, source) for part, c in zip(parts, chunks, strict=True)})
+        for part, chunk in zip(parts, chunks, strict=True):
+            out[part] = None if chunk is None else import_array(chunk, source)
     return out
 
 

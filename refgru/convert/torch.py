@@ -13,8 +13,15 @@ import numpy as np
 
 from .._checks import as_numeric, check_choice, check_index
 from ..errors import error, quote
-from .layouts import DIRECTIONS, TORCH_PARAMETERS, KerasArrays, as_layers, check_stack, export_parameters, \
-    import_parameters
+from .layouts import (
+    DIRECTIONS,
+    TORCH_PARAMETERS,
+    KerasArrays,
+    as_layers,
+    check_stack,
+    export_parameters,
+    import_parameters,
+)
 
 #: The activations ``torch.nn.GRU`` hard-codes: ``activation`` (for ``n``) and ``recurrent_activation`` (``r``, ``z``).
 TORCH_ACTIVATIONS = {"activation": "tanh", "recurrent_activation": "sigmoid"}

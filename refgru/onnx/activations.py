@@ -63,7 +63,8 @@ _COMMON = {
 #: Keras version -> activation name -> :class:`OnnxActivation`.
 ONNX_TABLE: dict[int, dict[str, OnnxActivation]] = {
     2: {**_COMMON, "hard_sigmoid": OnnxActivation("HardSigmoid", 0.2, 0.5)},
-    3: {**_COMMON, "hard_sigmoid": OnnxActivation("HardSigmoid", 1 / 6, 0.5), "celu": OnnxActivation("Elu", 1.0), "sparse_sigmoid": OnnxActivation("HardSigmoid", 0.5, 0.5)},
+    3: {**_COMMON, "hard_sigmoid": OnnxActivation("HardSigmoid", 1 / 6, 0.5), "celu": OnnxActivation("Elu", 1.0),
+        "sparse_sigmoid": OnnxActivation("HardSigmoid", 0.5, 0.5)},
 }
 
 #: The view of :data:`ONNX_TABLE` the GRU operator uses: name -> (function, alpha, beta).
