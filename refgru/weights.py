@@ -19,7 +19,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ._checks import as_numeric, check_gru_arrays
+from ._checks import as_numeric
+from .convert.layouts import KerasArrays
 from .errors import error
 
 #: Keras gate order of the column blocks: update gate z, reset gate r, candidate h.
@@ -36,7 +37,7 @@ def _block(array: np.ndarray | None, gate: str) -> np.ndarray | None:
 
 
 @dataclass(frozen=True, eq=False)
-class GRUWeights:
+class GRUWeights(KerasArrays):
     """The weights of one Keras GRU layer, with named slices.
 
     Arguments:
@@ -55,15 +56,7 @@ class GRUWeights:
             unless ``reset_after`` and ``use_bias``.
     """
 
-    kernel: np.ndarray
-    recurrent_kernel: np.ndarray
-    bias: np.ndarray | None = None
-    reset_after: bool | None = None
-
-    def __post_init__(self) -> None:
-        checked = check_gru_arrays(self.kernel, self.recurrent_kernel, self.bias, self.reset_after)
-        for name, value in zip(("kernel", "recurrent_kernel", "bias", "reset_after"), checked, strict=True):
-            object.__setattr__(self, name, value)
+    # The fields kernel, recurrent_kernel, bias, reset_after and their checks come from KerasArrays.
 
     @classmethod
     def from_keras(cls, weights: Sequence[np.ndarray] | "GRUWeights", reset_after: bool | None = None) -> "GRUWeights":
