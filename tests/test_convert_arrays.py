@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from helpers import raises
 
 import refgru
@@ -24,8 +23,8 @@ def layer(rng, input_dim=3, units=2, reset_after=True, use_bias=True, dtype="flo
     recurrent = rng.normal(size=(units, 3 * units))
     shape = (2, 3 * units) if reset_after else (3 * units,)
     bias = (rng.uniform(0.1, 1, shape) * rng.choice([-1, 1], shape)) if use_bias else None
-    cast = (lambda a: None if a is None else a.astype(dtype))
-    return refgru.GRUWeights(cast(kernel), cast(recurrent), cast(bias), reset_after=reset_after)
+    bias = None if bias is None else bias.astype(dtype)
+    return refgru.GRUWeights(kernel.astype(dtype), recurrent.astype(dtype), bias, reset_after=reset_after)
 
 
 def same(name, actual, expected):
