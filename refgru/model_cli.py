@@ -1,76 +1,7 @@
-"""``refgru predict MODEL INPUT [-o OUT]`` and ``refgru summary MODEL``: saved Keras models without TensorFlow.
-
-``INPUT`` is a ``.npy`` array (one model input) or a ``.npz`` with one array per input, keyed by input
-layer name (or ``arr_0, arr_1, ...`` in input order). ``OUT`` is a ``.npy`` for a single output or a
-``.npz`` keyed by output layer name; without ``-o`` the outputs are printed.
-"""
+"""The module path ``refgru.model_cli`` of earlier releases; see :mod:`refgru.cli.model`."""
 
 from __future__ import annotations
 
-import numpy as np
+from .cli.model import register
 
-from .errors import RefgruError
-
-
-def _read_input(path: str, input_names: list[str]):
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise RefgruError(f"INPUT: expected a readable .npy or .npz file, got {path!r} ({exc})") from None
-    if isinstance(data, np.ndarray):
-        return data
-    with data:
-        keys = list(data.keys())
-        if all(name in keys for name in input_names):
-            return {name: data[name] for name in input_names}
-        positional = [f"arr_{i}" for i in range(len(input_names))]
-        if keys == positional:
-            return [data[k] for k in positional]
-        raise RefgruError(f"INPUT: expected a .npz with arrays named {input_names} (or {positional}), got {keys}")
-
-
-def _flat(outputs, names: list[str]) -> dict[str, np.ndarray]:
-    if isinstance(outputs, dict):
-        return dict(outputs)
-    if isinstance(outputs, (list, tuple)):
-        return {f"{names[i] if i < len(names) else 'output'}_{i}": np.asarray(o) for i, o in enumerate(outputs)}
-    return {names[0] if names else "output": np.asarray(outputs)}
-
-
-def _predict(args) -> int:
-    from .model import load_model
-
-    model = load_model(args.model)
-    x = _read_input(args.input, model.input_names)
-    outputs = model.predict(x, batch_size=args.batch_size)
-    flat = _flat(outputs, model.output_names)
-    if args.output is None:
-        for name, value in flat.items():
-            print(f"{name} {value.shape} {value.dtype}")
-            print(np.array2string(value, precision=6, separator=", ", threshold=10_000))
-    elif args.output.endswith(".npz"):
-        np.savez(args.output, **flat)
-    elif len(flat) == 1:
-        np.save(args.output, next(iter(flat.values())), allow_pickle=False)
-    else:
-        raise RefgruError(f"-o: expected a .npz path for a model with {len(flat)} outputs, got {args.output!r}")
-    return 0
-
-
-def _summary(args) -> int:
-    from .model import load_model
-
-    load_model(args.model).summary()
-    return 0
-
-
-def register(sub) -> None:
-    parser = sub.add_parser("predict", help="run a saved .keras or .h5 model on a .npy/.npz input with NumPy")
-    parser.add_argument("model", metavar="MODEL", help="a .keras or legacy .h5 file saved by Keras 3 or tf-keras")
-    parser.add_argument("input", metavar="INPUT", help=".npy (one input) or .npz (one array per input layer name)")
-    parser.add_argument("-o", "--output", metavar="OUT", help="write .npy (one output) or .npz; default: print")
-    parser.add_argument("--batch-size", type=int, default=None, help="rows per batch (default: all at once)")
-    parser.set_defaults(func=_predict)
-    parser = sub.add_parser("summary", help="list the layers, parameters and options of a saved model")
-    parser.add_argument("model", metavar="MODEL", help="a .keras or legacy .h5 file")
-    parser.set_defaults(func=_summary)
+__all__ = ["register"]

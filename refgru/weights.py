@@ -19,7 +19,9 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import describe, error
+from ._checks import as_numeric
+from .convert.layouts import KerasArrays
+from .errors import error
 
 #: Keras gate order of the column blocks: update gate z, reset gate r, candidate h.
 GATES = ("z", "r", "h")
@@ -34,39 +36,8 @@ def _block(array: np.ndarray | None, gate: str) -> np.ndarray | None:
     return array[..., i * u : (i + 1) * u]
 
 
-def as_numeric(name: str, value: object, expected: str = "a numeric array", kinds: str = "biuf",
-               finite: bool = True) -> np.ndarray:
-    """``value`` as an array whose dtype kind is in ``kinds``, in native byte order; NaN and inf refused.
-
-    Lists of lists work; ragged lists, object, string and complex arrays raise :class:`RefgruError`
-    naming ``name``. The result may share memory with ``value``.
-    """
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        reason = "its rows differ in length" if "inhomogeneous" in reason else reason[:100]
-        raise error(name, expected, got=f"{describe(value)} that is not a rectangular array ({reason})") from None
-    if array.dtype.kind not in kinds:
-        raise error(name, expected, array)
-    if not array.dtype.isnative:  # big-endian input: compute, and return results, in native byte order
-        array = array.astype(array.dtype.newbyteorder("="))
-    if finite and array.dtype.kind == "f" and not np.isfinite(array).all():
-        nan, inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
-        raise error(name, "finite values (refgru refuses NaN and inf; Keras would propagate them)",
-                    got=f"{describe(array)} holding {nan} NaN and {inf} inf values")
-    return array
-
-
-def _as_float(name: str, value: object) -> np.ndarray:
-    array = as_numeric(name, value, "a floating-point array", kinds="f")
-    array = array.copy()
-    array.flags.writeable = False
-    return array
-
-
 @dataclass(frozen=True, eq=False)
-class GRUWeights:
+class GRUWeights(KerasArrays):
     """The weights of one Keras GRU layer, with named slices.
 
     Arguments:
@@ -85,36 +56,7 @@ class GRUWeights:
             unless ``reset_after`` and ``use_bias``.
     """
 
-    kernel: np.ndarray
-    recurrent_kernel: np.ndarray
-    bias: np.ndarray | None = None
-    reset_after: bool | None = None
-
-    def __post_init__(self) -> None:
-        kernel = _as_float("kernel", self.kernel)
-        recurrent = _as_float("recurrent_kernel", self.recurrent_kernel)
-        if kernel.ndim != 2 or kernel.shape[1] % 3 or kernel.shape[1] == 0:
-            raise error("kernel", "shape (input_dim, 3 * units) with units >= 1", kernel)
-        u = kernel.shape[1] // 3
-        if recurrent.shape != (u, 3 * u):
-            raise error("recurrent_kernel", f"shape ({u}, {3 * u}) to match kernel {kernel.shape}", recurrent)
-        if recurrent.dtype != kernel.dtype:
-            raise error("recurrent_kernel", f"dtype {kernel.dtype} like kernel", recurrent)
-        bias = None if self.bias is None else _as_float("bias", self.bias)
-        if bias is not None and bias.dtype != kernel.dtype:
-            raise error("bias", f"dtype {kernel.dtype} like kernel", bias)
-        if bias is not None and bias.shape not in ((2, 3 * u), (3 * u,)):
-            raise error("bias", f"shape (2, {3 * u}) (reset_after=True) or ({3 * u},) (reset_after=False) for units={u}", bias)
-        implied = True if bias is None else bias.ndim == 2
-        reset_after = self.reset_after
-        if reset_after is not None and not isinstance(reset_after, (bool, np.bool_)):
-            raise error("reset_after", "True, False or None", reset_after)
-        if reset_after is not None and bias is not None and bool(reset_after) != implied:
-            raise error("reset_after", f"{implied} for a bias of shape {bias.shape}", bool(reset_after))
-        object.__setattr__(self, "kernel", kernel)
-        object.__setattr__(self, "recurrent_kernel", recurrent)
-        object.__setattr__(self, "bias", bias)
-        object.__setattr__(self, "reset_after", implied if reset_after is None else bool(reset_after))
+    # The fields kernel, recurrent_kernel, bias, reset_after and their checks come from KerasArrays.
 
     @classmethod
     def from_keras(cls, weights: Sequence[np.ndarray] | "GRUWeights", reset_after: bool | None = None) -> "GRUWeights":
@@ -190,26 +132,36 @@ class GRUWeights:
 
     def to_torch(self, **options) -> dict[str, np.ndarray]:
         """``torch.nn.GRU`` parameters ``weight_ih_l0 (3u, input_dim)``, ...; see :func:`refgru.convert.to_torch`."""
-        from . import convert
-        return convert.to_torch(self, **options)
+        from .convert import torch as torch_arrays
+
+        return torch_arrays.to_torch(self, **options)
 
     @classmethod
     def from_torch(cls, module_or_state_dict, layer: int = 0, direction: str = "forward", **options) -> "GRUWeights":
         """One layer of a ``torch.nn.GRU`` or its state dict; see :func:`refgru.convert.from_torch`."""
-        from . import convert
-        return convert.from_torch(module_or_state_dict, layer, direction, **options)
+        from .convert import torch as torch_arrays
+
+        return cls._from_arrays(torch_arrays.from_torch(module_or_state_dict, layer, direction, **options))
 
     def to_onnx(self) -> dict[str, object]:
         """ONNX ``GRU`` inputs ``W (1, 3u, input_dim)``, ``R``, ``B``, ``linear_before_reset``; see
         :func:`refgru.convert.to_onnx`."""
-        from . import convert
-        return convert.to_onnx(self)
+        from .convert import onnx_arrays
+
+        return onnx_arrays.to_onnx(self)
 
     @classmethod
     def from_onnx(cls, W, R, B=None, linear_before_reset: int = 1, direction: str | None = None):
         """From ONNX ``GRU`` inputs (a list of two for a bidirectional node); see :func:`refgru.convert.from_onnx`."""
-        from . import convert
-        return convert.from_onnx(W, R, B, linear_before_reset, direction)
+        from .convert import onnx_arrays
+
+        layers = onnx_arrays.from_onnx(W, R, B, linear_before_reset, direction)
+        return [cls._from_arrays(a) for a in layers] if isinstance(layers, list) else cls._from_arrays(layers)
+
+    @classmethod
+    def _from_arrays(cls, arrays) -> "GRUWeights":
+        """From the checked arrays a converter returns (``refgru.convert.KerasArrays``)."""
+        return cls(arrays.kernel, arrays.recurrent_kernel, arrays.bias, arrays.reset_after)
 
 
 def as_weights(weights: Sequence[np.ndarray] | GRUWeights, reset_after: bool | None = None) -> GRUWeights:

@@ -186,12 +186,12 @@ def test_trace_bad_input_is_one_line(files):
 def test_trace_rich_table_on_a_terminal(monkeypatch, capsys):
     """On a terminal, with rich installed, the same rows are printed as a rich table."""
     pytest.importorskip("rich")
-    from refgru import teach_cli
+    from refgru.cli import teach
 
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     monkeypatch.setenv("COLUMNS", "200")
     tr = refgru.trace(seed.X, seed.WEIGHTS, activation="linear")
-    teach_cli._print_table(tr, 0, parts=False)
+    teach.print_table(tr, 0, parts=False)
     out = capsys.readouterr().out
     assert "│" in out or "┃" in out  # rich's box drawing, not the plain table
     for row in tr.rows(0)[1]:

@@ -72,3 +72,48 @@ def test_nothing_is_broadcast():
         refgru.gru(X, [K, RK, B2], mask=np.ones((1, 4), bool))
     with pytest.raises(refgru.RefgruError):
         refgru.gru(X, [K, RK, B2], initial_state=np.zeros((1, 2)))
+
+
+HOSTILE = "gru\n\x1b[31mred\r\x00" + "x" * 5000
+
+
+def one_line(message: str) -> None:
+    assert message.isprintable() and "\n" not in message and "\x1b" not in message, repr(message)
+
+
+def test_quoted_names_and_values_stay_on_one_line():
+    """A name with a newline and an escape code, from a file or a caller, is escaped and cut, never printed raw."""
+    from refgru.errors import QUOTE_LIMIT, describe, error, quote
+
+    text = quote(HOSTILE)
+    one_line(text)
+    assert text.startswith("'gru\\n\\x1b[31mred\\r\\x00") and text.endswith("...'")
+    assert len(text) < 4 * QUOTE_LIMIT + 10
+    message = str(error(f"layer {quote(HOSTILE)}", "a known class", HOSTILE))
+    one_line(message)
+    assert message.startswith("layer 'gru\\n\\x1b[31mred") and ": expected a known class, got 'gru\\n" in message
+    assert len(message) < 1200
+
+    class Evil:
+        def __repr__(self):
+            return "evil\n" * 10_000
+
+    one_line(describe(Evil()))
+    assert describe(Evil()).endswith("... (Evil)") and len(describe(Evil())) < 200
+    one_line(str(error("x", "y", got=HOSTILE)))
+    one_line(str(refgru.RefgruError("raw\nmessage\x1b")))
+
+
+def test_a_bad_option_value_from_the_caller_is_escaped():
+    with pytest.raises(refgru.RefgruError) as info:
+        refgru.export_onnx([K, RK, B2], None, return_sequences=HOSTILE)
+    one_line(str(info.value))
+    assert str(info.value).startswith("return_sequences: expected True or False, got 'gru\\n")
+
+
+def test_check_flag_is_the_one_bool_checker():
+    from refgru._checks import check_flag
+
+    assert check_flag("go_backwards", np.bool_(True)) is True and check_flag("go_backwards", False) is False
+    for bad in (1, "yes", None, np.array([True])):
+        raises("go_backwards: expected True or False|got", check_flag, "go_backwards", bad)

@@ -1,4 +1,4 @@
-"""The ``refgru`` command line. Each subcommand lives in its own module, listed in ``COMMANDS``.
+"""The ``refgru`` command line (``refgru.cli:main``). Each subcommand lives in its own module, listed in ``COMMANDS``.
 
 A command module has ``register(subparsers)``, which adds its parser and sets ``func`` to a function
 taking the parsed arguments and returning an exit code. Errors print one line to stderr and exit
@@ -11,17 +11,17 @@ import argparse
 import importlib
 import sys
 
-from .errors import RefgruError
+from ..errors import RefgruError, escape
 
 #: Modules that each define one or more subcommands, in the order ``refgru --help`` lists them.
-COMMANDS = ["refgru.demo", "refgru.teach_cli", "refgru.model_cli"]
+COMMANDS = ["refgru.demo", "refgru.cli.teach", "refgru.cli.model"]
 
 
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line on stderr and exit code 2."""
 
     def error(self, message: str):  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {escape(message, 1000)} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     except (RefgruError, OSError, KeyError, ImportError) as exc:
         if args.debug:
             raise
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"refgru: error: {message}", file=sys.stderr)
+        print(f"refgru: error: {one_line(exc)}", file=sys.stderr)
         return 1
+
+
+def one_line(exc: BaseException) -> str:
+    """The message of ``exc`` as one line without control characters (a RefgruError already is one)."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return escape(lines[0] if lines else type(exc).__name__, 1000)
+
+
+__all__ = ["COMMANDS", "build_parser", "main", "one_line"]
