@@ -21,8 +21,9 @@ from typing import ClassVar, Mapping, Sequence
 
 import numpy as np
 
+from ._checks import as_numeric
+from .convert.torch import param_array, param_suffix
 from .errors import describe, error
-from .weights import as_numeric
 
 
 def reorder(array: np.ndarray, source: Sequence[str], target: Sequence[str], axis: int = -1) -> np.ndarray:
@@ -132,14 +133,12 @@ class BlockWeights:
         return tuple(keras for _, keras in cls.TORCH_GATES)
 
     def _to_torch(self, activations: Mapping[str, object], layer: int, direction: str) -> dict[str, np.ndarray]:
-        from .convert import _suffix
-
         for argument, value in activations.items():
             allowed = self.TORCH_ACTIVATIONS[argument]
             if value not in allowed:
                 raise error(argument, f"one of {list(allowed)}: the only {argument} {self.TORCH_MODULE} "
                             "computes", value)
-        suffix = _suffix(layer, direction)
+        suffix = param_suffix(layer, direction)
         order = self._torch_order()
 
         def rows(array: np.ndarray) -> np.ndarray:  # Keras (..., G*u) -> torch (G*u, ...)
@@ -167,9 +166,7 @@ class BlockWeights:
             Weights with ``kernel (F, G*u)``, ``recurrent_kernel (u, G*u)`` and ``bias = bias_ih + bias_hh``
             ``(G*u,)`` (or none), in Keras block order and the parameters' float dtype.
         """
-        from .convert import _numpy, _suffix
-
-        suffix = _suffix(layer, direction)
+        suffix = param_suffix(layer, direction)
         state, prefix = cls._state_dict(module_or_state_dict, prefix, f"weight_ih{suffix}")
         keys = {key: f"{prefix}{key}{suffix}" for key in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
         for key in ("weight_ih", "weight_hh"):
@@ -180,7 +177,7 @@ class BlockWeights:
         if f"{prefix}weight_hr{suffix}" in state:
             raise error("module_or_state_dict", f"a {cls.TORCH_MODULE} without projection (proj_size=0): "
                         "Keras has none", got=f"a parameter {prefix + 'weight_hr' + suffix!r}")
-        arrays = {key: _numpy(state[name], name) if name in state else None for key, name in keys.items()}
+        arrays = {key: param_array(state[name], name) if name in state else None for key, name in keys.items()}
         if (arrays["bias_ih"] is None) != (arrays["bias_hh"] is None):
             raise error("module_or_state_dict", f"both {keys['bias_ih']!r} and {keys['bias_hh']!r} or neither",
                         got="only one of them")

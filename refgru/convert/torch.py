@@ -27,7 +27,7 @@ from .layouts import (
 TORCH_ACTIVATIONS = {"activation": "tanh", "recurrent_activation": "sigmoid"}
 
 
-def _suffix(layer: object, direction: object) -> str:
+def param_suffix(layer: object, direction: object) -> str:
     layer = check_index("layer", layer, "a layer index >= 0")
     check_choice("direction", direction, DIRECTIONS, "'forward' or 'reverse' (also called 'backward')")
     return f"_l{layer}{DIRECTIONS[direction]}"
@@ -58,7 +58,7 @@ def to_torch(weights, *, activation: object = "tanh", recurrent_activation: obje
         Without a bias (``use_bias=False``) the bias keys are absent: load it into ``nn.GRU(bias=False)``.
     """
     w = KerasArrays.of(weights)
-    suffix = _suffix(layer, direction)
+    suffix = param_suffix(layer, direction)
     check_torch_activations(activation, recurrent_activation)
     if not w.reset_after:
         raise error("weights", "reset_after=True weights: torch.nn.GRU computes only n = tanh(W_in x + b_in + "
@@ -90,7 +90,7 @@ def to_torch_state_dict(weights: Sequence, *, bidirectional: bool = False, activ
     return state
 
 
-def _numpy(value: object, key: str) -> np.ndarray:
+def param_array(value: object, key: str) -> np.ndarray:
     """A torch tensor (any device; bfloat16 widened exactly to float32) or array-like as a NumPy array."""
     if hasattr(value, "detach"):
         value = value.detach().cpu()
@@ -139,14 +139,14 @@ def from_torch(module_or_state_dict: object, layer: int = 0, direction: str = "f
         ``GRUWeights.from_torch`` returns the same as a ``GRUWeights``.
     """
     state, prefix = _state_dict(module_or_state_dict, prefix)
-    suffix = _suffix(layer, direction)
+    suffix = param_suffix(layer, direction)
     keys = {key: f"{prefix}{key}{suffix}" for key in TORCH_PARAMETERS}
     for key in ("weight_ih", "weight_hh"):
         if keys[key] not in state:
             found = sorted(k for k in state if isinstance(k, str) and k.startswith(prefix))
             raise error("module_or_state_dict", f"a parameter {quote(keys[key])} (layer={layer}, "
                         f"direction={direction!r})", got=f"keys {quote(found, 300)}")
-    arrays = {key: _numpy(state[name], name) if name in state else None for key, name in keys.items()}
+    arrays = {key: param_array(state[name], name) if name in state else None for key, name in keys.items()}
     if (arrays["bias_ih"] is None) != (arrays["bias_hh"] is None):
         raise error("module_or_state_dict", f"both {quote(keys['bias_ih'])} and {quote(keys['bias_hh'])} or neither",
                     got="only one of them")
