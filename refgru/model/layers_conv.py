@@ -9,7 +9,7 @@ Config keys read (both Keras versions save them): ``filters``, ``kernel_size``, 
 - ``SeparableConv1D``: ``depthwise_kernel (K, C, m)``, ``pointwise_kernel (1, C * m, filters)``, ``bias (filters,)``.
 
 Output channel ``c * m + j`` of a depthwise convolution is input channel ``c`` under multiplier ``j``.
-Convolutions drop the mask in both versions (tf-keras refuses a masked input; Keras 3 warns and drops it).
+Convolutions drop the mask in both versions (they do not support masking; Keras 3 warns, tf-keras is silent).
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ with ``-inf``.
 
 Masks: every pooling layer drops the mask. ``GlobalAveragePooling1D`` alone uses it: a masked mean over
 the steps (Keras 3 zeroes masked steps with ``where``; tf-keras multiplies them by 0, so a masked inf or
-NaN becomes NaN there). ``GlobalMaxPooling1D`` ignores a mask in Keras 3 (it takes the maximum over every
-step, masked ones too); tf-keras refuses a masked input to it, so a tf-keras file never holds one.
+NaN becomes NaN there). ``GlobalMaxPooling1D`` ignores a mask in both versions: it takes the maximum over
+every step, masked ones too (pinned by the ``text_masked_mean`` zoo model).
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 
 Keys read: ``padding`` / ``cropping`` (an int, ``(before, after)``, or one pair per spatial axis),
 ``size``, ``interpolation`` (``nearest`` only), ``data_format``, ``dims`` (1-based, as Keras saves them),
-``axes`` and ``normalize``. None of these layers passes a mask on (Keras 3 drops it, tf-keras refuses a
-masked input; ``Dot.compute_mask`` returns None in both).
+``axes`` and ``normalize``. None of these layers passes a mask on (they do not support masking, and
+``Dot.compute_mask`` returns None in both versions).
 
 ``Dot``: Keras's ``batch_dot`` of the two inputs over ``axes`` (an int or one per input, negative counted
 from the end); a result of rank 1 becomes ``(B, 1)``. ``normalize`` L2-normalizes both inputs along their
