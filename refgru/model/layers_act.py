@@ -20,8 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..activations import elu as unit_elu
-from ..errors import error
-from .options import axis_list, number, raw, weights_of_some_rank
+from .options import axis_list, bad, number, raw, weights_of_some_rank
 from .registry import Layer, Simple, as_float, check_weights, layer_dtype, register, where
 
 
@@ -91,7 +90,7 @@ def prelu(cfg, weights, ctx):
     shared = raw(cfg, cls, "shared_axes", None)
     shared = [] if shared is None else axis_list(cfg, cls, "shared_axes")
     if any(a < 1 for a in shared):
-        raise error(f"{where(cfg, cls)} shared_axes", "axes >= 1 (the batch axis is never shared)", list(shared))
+        raise bad(f"{where(cfg, cls)} shared_axes", "axes >= 1 (the batch axis is never shared)", list(shared))
 
     def expected(rank):  # alpha has the input's rank minus the batch axis
         return [("alpha", tuple(1 if i + 1 in shared else None for i in range(rank)))] \

@@ -14,8 +14,7 @@ Convolutions drop the mask in both versions (they do not support masking; Keras 
 
 from __future__ import annotations
 
-from ..errors import error
-from .options import channels_first, choice, flag, ints
+from .options import bad, channels_first, choice, flag, ints
 from .registry import Simple, activation, as_float, check_weights, layer_dtype, register, where
 from .spatial import convolve, from_last, to_last
 
@@ -42,7 +41,7 @@ def _conv_builder(cls, n):
     def builder(cfg, weights, ctx):
         filters, groups = ints(cfg, cls, "filters", 1)[0], ints(cfg, cls, "groups", 1, 1)[0]
         if filters % groups:
-            raise error(f"{where(cfg, cls)} groups", f"a divisor of filters={filters}", groups)
+            raise bad(f"{where(cfg, cls)} groups", f"a divisor of filters={filters}", groups)
         kernel_size, strides, dilation, padding = _geometry(cfg, cls, n)
         use_bias = flag(cfg, cls, "use_bias", True)
         expected = [("kernel", (*kernel_size, None, filters))] + ([("bias", (filters,))] if use_bias else [])
@@ -78,7 +77,7 @@ def depthwise_conv1d(cfg, weights, ctx):
     arrays = check_weights(cfg, cls, weights, expected + ([("bias", (None,))] if use_bias else []))
     channels = arrays[0].shape[1]
     if use_bias and arrays[1].shape != (channels * m,):
-        raise error(f"{where(cfg, cls)} weights", f"a bias of shape ({channels * m},) for the kernel",
+        raise bad(f"{where(cfg, cls)} weights", f"a bias of shape ({channels * m},) for the kernel",
                     got=f"shape {arrays[1].shape}")
     conv = _depthwise(arrays[0].astype(layer_dtype(cfg)), geometry)
     return _conv_layer(cfg, cls, ctx, arrays, conv, use_bias, f"kernel={geometry[0]}, depth_multiplier={m}")
@@ -94,7 +93,7 @@ def separable_conv1d(cfg, weights, ctx):
     arrays = check_weights(cfg, cls, weights, expected + ([("bias", (filters,))] if use_bias else []))
     channels = arrays[0].shape[1]
     if arrays[1].shape[1] != channels * m:
-        raise error(f"{where(cfg, cls)} weights", f"a pointwise_kernel of shape (1, {channels * m}, {filters})",
+        raise bad(f"{where(cfg, cls)} weights", f"a pointwise_kernel of shape (1, {channels * m}, {filters})",
                     got=f"shape {arrays[1].shape}")
     dtype = layer_dtype(cfg)
     depthwise, pointwise = _depthwise(arrays[0].astype(dtype), geometry), arrays[1][0].astype(dtype)

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import error
-from .options import axis_list, flag, number, raw, weights_of_some_rank
+from .options import axis_list, bad, flag, number, raw, weights_of_some_rank
 from .registry import Simple, as_float, check_weights, layer_dtype, register, where
 
 
 def _positive(axes, ndim, cfg, cls):
     if not all(-ndim <= a < ndim for a in axes) or 0 in [a % ndim for a in axes]:
-        raise error(f"{where(cfg, cls)} axis", f"axes of a rank-{ndim} input other than the batch axis", list(axes))
+        raise bad(f"{where(cfg, cls)} axis", f"axes of a rank-{ndim} input other than the batch axis", list(axes))
     return [a % ndim for a in axes]
 
 
@@ -42,7 +41,7 @@ def batch_normalization(cfg, weights, ctx):
     cls = "BatchNormalization"
     for key in ("renorm", "virtual_batch_size"):
         if raw(cfg, cls, key, None) not in (None, False):
-            raise error(f"{where(cfg, cls)} {key}", "false or null (renorm and virtual batches are not supported)",
+            raise bad(f"{where(cfg, cls)} {key}", "false or null (renorm and virtual batches are not supported)",
                         cfg[key])
     axes = axis_list(cfg, cls, "axis", -1)
     eps, center, scale = number(cfg, cls, "epsilon", 1e-3, minimum=0), flag(cfg, cls, "center", True), \
@@ -56,7 +55,7 @@ def batch_normalization(cfg, weights, ctx):
                     for name in names] if all(-r - 1 <= a <= r for a in axes) else None
         arrays = weights_of_some_rank(cfg, cls, weights, expected)
     if len({a.shape for a in arrays}) != 1:
-        raise error(f"{where(cfg, cls)} weights", f"{', '.join(names)} of one shape",
+        raise bad(f"{where(cfg, cls)} weights", f"{', '.join(names)} of one shape",
                     got=f"shapes {[a.shape for a in arrays]}")
     dtype = layer_dtype(cfg)
     params = dict(zip(names, (a.astype(dtype) for a in arrays), strict=True))
@@ -81,7 +80,7 @@ def layer_normalization(cfg, weights, ctx):
         flag(cfg, cls, "scale", True)
     rms = flag(cfg, cls, "rms_scaling", False)
     if rms and ctx.keras_version == 2:
-        raise error(f"{where(cfg, cls)} rms_scaling", "no rms_scaling key in a tf-keras file", True)
+        raise bad(f"{where(cfg, cls)} rms_scaling", "no rms_scaling key in a tf-keras file", True)
     names = ["gamma"] * (scale or rms) + ["beta"] * (center and not rms)
     order = sorted(axes) if ctx.keras_version == 3 else axes  # Keras 3 sorts the raw axes before building
     arrays = check_weights(cfg, cls, weights, [(name, (None,) * len(axes)) for name in names])

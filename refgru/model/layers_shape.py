@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import RefgruError, describe, error
-from .options import channels_first, choice, flag, ints, pairs, raw
+from ..errors import RefgruError, describe
+from .options import bad, channels_first, choice, flag, ints, pairs, raw
 from .registry import Layer, Simple, check_weights, register, where
 from .spatial import from_last, to_last
 
@@ -79,7 +79,7 @@ def permute(cfg, weights, ctx):
     value = raw(cfg, "Permute", "dims")
     dims = ints(cfg, "Permute", "dims", len(value) if isinstance(value, (list, tuple)) else 1)
     if sorted(dims) != list(range(1, len(dims) + 1)):
-        raise error(f"{where(cfg, 'Permute')} dims", "a permutation of 1..n", list(dims))
+        raise bad(f"{where(cfg, 'Permute')} dims", "a permutation of 1..n", list(dims))
 
     def fn(x):
         if x.ndim != len(dims) + 1:
@@ -135,5 +135,5 @@ def dot(cfg, weights, ctx):
     axes = (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
     if not isinstance(axes, (list, tuple)) or len(axes) != 2 or not all(
             isinstance(a, int) and not isinstance(a, bool) for a in axes):
-        raise error(f"{where(cfg, 'Dot')} axes", "an int or a list of 2 ints", value)
+        raise bad(f"{where(cfg, 'Dot')} axes", "an int or a list of 2 ints", value)
     return Dot(cfg, tuple(axes), flag(cfg, "Dot", "normalize", False), ctx.keras_version)

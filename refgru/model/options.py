@@ -11,10 +11,22 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..errors import error
+from ..errors import describe, error
 from .registry import check_weights, where
 
 MISSING = object()
+
+
+def shown(value: Any) -> str:
+    """``describe(value)``, but a short list is shown as written (``[1, 0]``), as the file holds it."""
+    if isinstance(value, (list, tuple)) and len(repr(value)) <= 60:
+        return f"{list(value)!r} ({type(value).__name__})"
+    return describe(value)
+
+
+def bad(argument: str, expected: str, received: Any = None, *, got: str | None = None):
+    """:func:`refgru.errors.error` with short lists shown by value."""
+    return error(argument, expected, got=shown(received) if got is None else got)
 
 
 def raw(cfg: dict, cls: str, key: str, default: Any = MISSING) -> Any:
@@ -22,7 +34,7 @@ def raw(cfg: dict, cls: str, key: str, default: Any = MISSING) -> Any:
     if key in cfg:
         return cfg[key]
     if default is MISSING:
-        raise error(f"{where(cfg, cls)} {key}", f"the {key!r} key that Keras saves for {cls}", got="no such key")
+        raise bad(f"{where(cfg, cls)} {key}", f"the {key!r} key that Keras saves for {cls}", got="no such key")
     return default
 
 
@@ -35,7 +47,7 @@ def ints(cfg: dict, cls: str, key: str, n: int, default: Any = MISSING, minimum:
     value = raw(cfg, cls, key, default)
     items = [value] * n if _is_int(value) else value
     if not isinstance(items, (list, tuple)) or len(items) != n or not all(_is_int(v) and v >= minimum for v in items):
-        raise error(f"{where(cfg, cls)} {key}", f"an int >= {minimum} or a list of {n} of them", value)
+        raise bad(f"{where(cfg, cls)} {key}", f"an int >= {minimum} or a list of {n} of them", value)
     return tuple(int(v) for v in items)
 
 
@@ -52,7 +64,7 @@ def pairs(cfg: dict, cls: str, key: str, n: int) -> tuple[tuple[int, int], ...]:
             if isinstance(item, (list, tuple)) and len(item) == 2 and all(_is_int(v) and v >= 0 for v in item):
                 out.append((int(item[0]), int(item[1])))
     if len(out) != n:
-        raise error(f"{where(cfg, cls)} {key}", f"an int >= 0, or {n} (before, after) pairs of them", value)
+        raise bad(f"{where(cfg, cls)} {key}", f"an int >= 0, or {n} (before, after) pairs of them", value)
     return tuple(out)
 
 
@@ -61,14 +73,14 @@ def choice(cfg: dict, cls: str, key: str, options: Sequence[Any], default: Any =
     value = raw(cfg, cls, key, default)
     found = value.lower() if isinstance(value, str) else value
     if found not in options:
-        raise error(f"{where(cfg, cls)} {key}", f"one of {', '.join(map(repr, options))}", value)
+        raise bad(f"{where(cfg, cls)} {key}", f"one of {', '.join(map(repr, options))}", value)
     return found
 
 
 def flag(cfg: dict, cls: str, key: str, default: Any = MISSING) -> bool:
     value = raw(cfg, cls, key, default)
     if not isinstance(value, (bool, np.bool_)):
-        raise error(f"{where(cfg, cls)} {key}", "true or false", value)
+        raise bad(f"{where(cfg, cls)} {key}", "true or false", value)
     return bool(value)
 
 
@@ -81,7 +93,7 @@ def number(cfg: dict, cls: str, key: str, default: Any = MISSING, *, minimum: fl
     ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and np.isfinite(value)
     if not ok or (minimum is not None and value < minimum):
         bound = "" if minimum is None else f" >= {minimum}"
-        raise error(f"{where(cfg, cls)} {key}", f"a finite number{bound}" + (" or null" if allow_none else ""), value)
+        raise bad(f"{where(cfg, cls)} {key}", f"a finite number{bound}" + (" or null" if allow_none else ""), value)
     return float(value)
 
 
@@ -96,7 +108,7 @@ def axis_list(cfg: dict, cls: str, key: str, default: Any = MISSING) -> tuple[in
     items = [value] if _is_int(value) else value
     if not isinstance(items, (list, tuple)) or not items or not all(_is_int(v) for v in items) \
             or len(set(items)) != len(items):
-        raise error(f"{where(cfg, cls)} {key}", "an int or a list of distinct ints", value)
+        raise bad(f"{where(cfg, cls)} {key}", "an int or a list of distinct ints", value)
     return tuple(int(v) for v in items)
 
 
