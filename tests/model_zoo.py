@@ -388,8 +388,8 @@ def norm_and_activations(lib, rng):
         L.Dot(axes=(1, 2), normalize=True)([inp, L.Reshape((3, 4))(L.Dense(12)(L.Flatten()(inp)))]),
         L.Dot(axes=(2, 1))([inp, L.Dense(5)(L.Flatten()(inp))]),
     ]
-    if is_tf_keras(lib):
-        outputs.append(L.ThresholdedReLU(0.3)(inp))
+    if is_tf_keras(lib):  # tf-keras only: ThresholdedReLU, and BatchNormalization over several axes
+        outputs += [L.ThresholdedReLU(0.3)(inp), L.BatchNormalization(axis=[1, 3])(img)]
     else:
         outputs.append(L.LayerNormalization(rms_scaling=True, epsilon=0.01)(inp))
     model = stats_positive(randomize(lib.Model([inp, img], outputs), rng))
