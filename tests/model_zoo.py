@@ -291,6 +291,183 @@ def float64(lib, rng):
     return randomize(model, rng), [("predict", rng.normal(size=(B, T, F)))]
 
 
+# --- issue 14: the layers around GRUs (convolutions, pooling, normalization, activations, shapes) ---
+
+
+def stats_positive(model):
+    """BatchNormalization moving variances made positive (``randomize`` gives them random signs)."""
+    for layer in model.layers:
+        if type(layer).__name__ == "BatchNormalization":
+            layer.moving_variance.assign(abs(layer.moving_variance.numpy()) + 0.1)
+    return model
+
+
+def is_tf_keras(lib):
+    return lib.__name__ == "tf_keras"
+
+
+def conv1d_options(lib, rng):
+    """Every 1D convolution, padding, cropping, upsampling and pooling option, one branch each."""
+    L = lib.layers
+    inp = lib.Input((9, 4))
+    outputs = [
+        L.Conv1D(4, 3, strides=2, padding="same", activation="relu")(inp),
+        L.Conv1D(4, 3, padding="causal", dilation_rate=2, groups=2, activation="tanh")(inp),
+        L.Conv1D(6, 2, strides=3, data_format="channels_first", use_bias=False, groups=2)(L.Permute((2, 1))(inp)),
+        L.DepthwiseConv1D(3, depth_multiplier=2, strides=2, padding="same")(inp),
+        L.DepthwiseConv1D(2, use_bias=False, activation="sigmoid")(inp),
+        L.SeparableConv1D(5, 3, depth_multiplier=2, padding="same", dilation_rate=2)(inp),
+        L.SeparableConv1D(3, 4, strides=2, use_bias=False)(inp),
+        L.UpSampling1D(3)(L.Cropping1D((2, 1))(L.ZeroPadding1D((1, 2))(inp))),
+        L.ZeroPadding1D(2)(L.Cropping1D(1)(inp)),
+        L.AveragePooling1D(2, padding="same")(L.MaxPooling1D(3, strides=2, padding="same")(inp)),
+        L.MaxPooling1D(2)(inp),
+        L.AveragePooling1D(3, strides=2)(inp),
+        L.GlobalMaxPooling1D(keepdims=True)(inp),
+        L.GlobalAveragePooling1D(data_format="channels_first")(inp),
+        L.GlobalMaxPooling1D(data_format="channels_first")(inp),
+    ]
+    return randomize(lib.Model(inp, outputs), rng), [("predict", normal(rng, B, 9, 4))]
+
+
+def conv2d_options(lib, rng):
+    """The 2D convolution, padding, cropping, upsampling and pooling options; Flatten and Permute on 4D."""
+    L = lib.layers
+    inp = lib.Input((7, 6, 4))
+    first = lib.Input((4, 7, 6))  # channels_first branches get their own input
+    outputs = [
+        L.Conv2D(4, (3, 2), strides=(2, 1), padding="same", activation="relu")(inp),
+        L.Conv2D(4, 3, groups=2, activation="tanh")(inp),
+        L.Conv2D(3, (2, 3), dilation_rate=(2, 1), use_bias=False)(inp),
+        L.Conv2D(2, 3, strides=2, data_format="channels_first")(first),
+        L.UpSampling2D((2, 3))(L.Cropping2D(((0, 1), (1, 2)))(L.ZeroPadding2D(((1, 0), (2, 1)))(inp))),
+        L.UpSampling2D(2, data_format="channels_first")(
+            L.Cropping2D(1, data_format="channels_first")(L.ZeroPadding2D(1, data_format="channels_first")(first))),
+        L.AveragePooling2D(2, strides=1, padding="same")(L.MaxPooling2D((2, 3), padding="same")(inp)),
+        L.MaxPooling2D(2, strides=(1, 2))(inp),
+        L.AveragePooling2D((3, 2), data_format="channels_first")(first),
+        L.GlobalAveragePooling2D(keepdims=True)(inp),
+        L.GlobalMaxPooling2D()(inp),
+        L.GlobalAveragePooling2D(data_format="channels_first")(first),
+        L.Flatten()(inp),
+        L.Flatten(data_format="channels_first")(first),
+        L.Permute((3, 1, 2))(inp),
+    ]
+    model = lib.Model([inp, first], outputs)
+    # predict, not model(x): Keras 3.15's eager call of a strided channels_first Conv2D with a bias differs from
+    # its own predict (and from the channels_last layer) by ~0.02; predict is what refgru follows
+    return randomize(model, rng), [("predict", [normal(rng, B, 7, 6, 4), normal(rng, B, 4, 7, 6)], B)]
+
+
+def norm_and_activations(lib, rng):
+    """BatchNormalization and LayerNormalization options, every activation layer, Softmax axes, Dot."""
+    L = lib.layers
+    inp, img = lib.Input((4, 5)), lib.Input((3, 4, 2))
+    outputs = [
+        L.BatchNormalization(axis=1, epsilon=0.01, center=False)(inp),
+        L.BatchNormalization(scale=False, epsilon=1e-5)(img),
+        L.BatchNormalization(axis=-3, momentum=0.5)(img),
+        L.LayerNormalization(axis=[1, 2], epsilon=1e-5)(inp),
+        L.LayerNormalization(center=False, scale=False)(inp),
+        L.LayerNormalization(axis=[-3, -1], epsilon=0.1)(img),
+        L.ReLU(max_value=1.5, negative_slope=0.1, threshold=0.2)(inp),
+        L.ReLU(max_value=6.0)(L.Dense(5)(inp)),
+        L.ReLU(negative_slope=0.3)(inp),
+        L.ReLU(threshold=0.5)(inp),
+        L.LeakyReLU(0.15)(inp),
+        L.LeakyReLU()(inp),
+        L.PReLU(shared_axes=[1])(inp),
+        L.PReLU(shared_axes=[1, 2])(img),
+        L.PReLU()(img),
+        L.ELU(0.5 if is_tf_keras(lib) else 1.0)(inp),
+        L.Softmax(axis=1)(inp),
+        L.Softmax()(img),
+        L.Softmax(axis=[1, 2])(inp),
+        L.Dot(axes=1)([L.Flatten()(inp), L.Flatten()(inp)]),
+        L.Dot(axes=-1, normalize=True)([inp, L.Dense(5)(inp)]),
+        L.Dot(axes=(1, 2), normalize=True)([inp, L.Reshape((3, 4))(L.Dense(12)(L.Flatten()(inp)))]),
+        L.Dot(axes=(2, 1))([inp, L.Dense(5)(L.Flatten()(inp))]),
+    ]
+    if is_tf_keras(lib):  # tf-keras only: ThresholdedReLU, and BatchNormalization over several axes
+        outputs += [L.ThresholdedReLU(0.3)(inp), L.BatchNormalization(axis=[1, 3])(img)]
+    else:
+        outputs.append(L.LayerNormalization(rms_scaling=True, epsilon=0.01)(inp))
+    model = stats_positive(randomize(lib.Model([inp, img], outputs), rng))
+    return model, [("predict", [2 * normal(rng, B, 4, 5), 2 * normal(rng, B, 3, 4, 2)])]
+
+
+def crnn(lib, rng):
+    """A speech/OCR CRNN: Conv2D, BatchNorm, MaxPool, Permute + Reshape to steps, Bidirectional(GRU), Dense."""
+    L = lib.layers
+    model = lib.Sequential([
+        lib.Input((16, 12, 1)),
+        L.Conv2D(4, 3, padding="same", use_bias=False),
+        L.BatchNormalization(),
+        L.ReLU(),
+        L.MaxPooling2D(2),
+        L.Conv2D(6, 3, padding="same", activation="relu"),
+        L.BatchNormalization(),
+        L.MaxPooling2D((2, 1)),
+        L.Permute((2, 1, 3)),
+        L.Reshape((6, 4 * 6)),
+        L.Bidirectional(L.GRU(4, return_sequences=True)),
+        L.Dense(5, activation="softmax"),
+    ])
+    return stats_positive(randomize(model, rng)), [("predict", normal(rng, B, 16, 12, 1))]
+
+
+def cnn_gru_1d(lib, rng):
+    """A CNN-GRU on 1D signals: causal and dilated Conv1D, BatchNorm, pooling, LayerNorm, GRU, global max."""
+    L = lib.layers
+    model = lib.Sequential([
+        lib.Input((20, 3)),
+        L.Conv1D(8, 5, padding="causal", activation="relu"),
+        L.BatchNormalization(),
+        L.MaxPooling1D(2),
+        L.SeparableConv1D(8, 3, padding="same", dilation_rate=2),
+        L.LeakyReLU(),
+        L.LayerNormalization(),
+        L.GRU(6, return_sequences=True),
+        L.GlobalMaxPooling1D(),
+        L.Dense(2),
+    ])
+    return stats_positive(randomize(model, rng)), [("predict", normal(rng, B, 20, 3))]
+
+
+def text_masked_mean(lib, rng):
+    """Embedding(mask_zero) -> GRU(return_sequences) -> masked layers -> GlobalAveragePooling1D's masked mean."""
+    L = lib.layers
+    inp = lib.Input((6,), dtype="int32")
+    h = L.GRU(5, return_sequences=True)(L.Embedding(10, 4, mask_zero=True)(inp))
+    h = L.PReLU()(L.BatchNormalization()(L.LayerNormalization()(h)))
+    outputs = [L.Dense(3, activation="softmax")(L.GlobalAveragePooling1D()(h)),
+               L.GlobalAveragePooling1D(keepdims=True)(L.ReLU()(h)),
+               L.GlobalMaxPooling1D()(h),  # ignores the mask in both versions: the max over masked steps too
+               L.GRU(2)(L.Conv1D(3, 2, padding="same")(h))]  # the convolution drops the mask: the GRU sees every step
+    model = stats_positive(randomize(lib.Model(inp, outputs), rng))
+    return model, [("predict", ids(rng))]
+
+
+def float64_layers(lib, rng):
+    """The new layers in float64 (tolerance 1e-10), with a masked mean."""
+    L = lib.layers
+    kw = {"dtype": "float64"}
+    inp = lib.Input((8, 3), dtype="float64")
+    h = L.Conv1D(4, 3, padding="same", activation="elu", **kw)(inp)
+    h = L.SeparableConv1D(4, 2, padding="causal" if is_tf_keras(lib) else "same", **kw)(h)
+    h = L.BatchNormalization(**kw)(L.DepthwiseConv1D(2, padding="same", **kw)(h))
+    h = L.AveragePooling1D(2, padding="same", **kw)(L.LayerNormalization(**kw)(h))
+    img = L.Reshape((4, 4, 1), **kw)(h)
+    g = L.MaxPooling2D(2, padding="same", **kw)(L.Conv2D(2, 2, padding="same", **kw)(img))
+    masked = L.GRU(3, return_sequences=True, **kw)(L.Masking(**kw)(inp))
+    outputs = [L.Softmax(**kw)(L.Flatten(**kw)(g)), L.GlobalAveragePooling1D(**kw)(L.PReLU(**kw)(masked))]
+    model = stats_positive(randomize(lib.Model(inp, outputs), rng))
+    x = rng.normal(size=(B, 8, 3))
+    x[0, :3] = 0.0
+    x[1, -2:] = 0.0
+    return model, [("predict", x)]
+
+
 ZOO = {
     "gru_dense": gru_dense,
     "no_input_layer": no_input_layer,
@@ -314,6 +491,13 @@ ZOO = {
     "multi_io": multi_io,
     "masked_merges": masked_merges,
     "float64": float64,
+    "conv1d_options": conv1d_options,
+    "conv2d_options": conv2d_options,
+    "norm_and_activations": norm_and_activations,
+    "crnn": crnn,
+    "cnn_gru_1d": cnn_gru_1d,
+    "text_masked_mean": text_masked_mean,
+    "float64_layers": float64_layers,
 }
 
 

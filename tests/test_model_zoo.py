@@ -37,6 +37,13 @@ COST = {
     "tf_keras:masked_merges": 5,
     "tf_keras:initial_state": 4,
     "tf_keras:embedding_mask": 3,
+    "tf_keras:text_masked_mean": 4,
+    "tf_keras:norm_and_activations": 4,
+    "tf_keras:conv1d_options": 3,
+    "tf_keras:conv2d_options": 3,
+    "keras:norm_and_activations": 2,
+    "keras:conv1d_options": 2,
+    "keras:conv2d_options": 2,
 }
 
 
