@@ -100,6 +100,17 @@ def test_masking_model(tmp_path, version):
     compare(tmp_path, model, version, feeds, "masking")
 
 
+def test_masked_gru_with_an_implicit_mask_and_initial_state_is_refused():
+    """tf-keras keeps an implicit mask when a GRU also gets initial_state, Keras 3 drops it: not exported."""
+    from helpers import raises
+
+    lib, L = LIBS[2], LIBS[2].layers
+    ids, h0 = lib.Input((4,), dtype="int32"), lib.Input((2,))
+    out = L.GRU(2, name="gru")(L.Embedding(5, 3, mask_zero=True)(ids), initial_state=[h0])
+    raises("layer 'gru' call: expected a mask or an initial_state, not both|got both", refgru.export_onnx,
+           refgru.from_keras(lib.Model([ids, h0], out)), None)
+
+
 def test_print_measured():
     """Not a check: prints the worst differences of the tests above (run with -s)."""
     for key, value in sorted(MEASURED.items()):

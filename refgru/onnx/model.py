@@ -26,6 +26,7 @@ from ..errors import error, quote
 from .activations import ONNX_TABLE
 from .graph import OnnxGraph
 from .gru_node import cast_layer, gru_layer
+from .mask_layers import OPS, not_equal, output_masks, reduce_bool, rnn_masks, run_op
 
 
 def _where(layer, detail: str = "") -> str:
@@ -114,26 +115,10 @@ def _embedding(g, layer, xs, states, override):
     return [g.op1("Gather", g.const("embeddings", table), ids, axis=0)], table.dtype
 
 
-def _not_equal(g: OnnxGraph, x: str, value: object) -> str:
-    """``x != value`` (bool), ``value`` in ``x``'s dtype."""
-    y = g.op1("Not", g.op1("Equal", x, g.const_like(value, x)))
-    g.types[y] = np.dtype(bool)
-    return y
-
-
-def _reduce_bool(g: OnnxGraph, x: str, reduce: str, axis, keepdims: bool) -> str:
-    """``any`` (ReduceMax) or ``all`` (ReduceMin) of a bool tensor along ``axis`` (None: every axis)."""
-    axes = {} if axis is None else {"axes": [int(a) for a in (axis if isinstance(axis, (list, tuple)) else [axis])]}
-    as_float = g.op1("Cast", x, to=g.onnx.TensorProto.FLOAT)
-    y = g.op1("Cast", g.op1(reduce, as_float, keepdims=int(bool(keepdims)), **axes), to=g.onnx.TensorProto.BOOL)
-    g.types[y] = np.dtype(bool)
-    return y
-
-
 def _masking(g, layer, xs, states, override):
     """``Masking``: its output ``x * mask`` and its mask ``any(x != mask_value, axis=-1)``."""
     x = g.cast(xs[0], _dtype(layer, override))
-    mask = _reduce_bool(g, _not_equal(g, x, layer.mask_value), "ReduceMax", -1, False)
+    mask = reduce_bool(g, not_equal(g, x, layer.mask_value), "ReduceMax", -1, False)
     keep = g.op1("Unsqueeze", g.op1("Cast", mask, to=g.onnx.helper.np_dtype_to_tensor_dtype(g.types[x])), g.ints([2]))
     return [g.op1("Mul", x, keep)], g.types[x], [mask]
 
@@ -141,33 +126,13 @@ def _masking(g, layer, xs, states, override):
 def _mask_zero(g, layer, xs, states, override):
     """``Embedding(mask_zero=True)``: its output and its mask ``ids != 0``."""
     outputs, dtype = _embedding(g, layer, xs, states, override)
-    return outputs, dtype, [_not_equal(g, xs[0], 0)]
+    return outputs, dtype, [not_equal(g, xs[0], 0)]
 
 
 #: The layers that make a mask: ``(graph, layer, inputs, states, dtype) -> (outputs, dtype, output masks)``.
 MASK_MAKERS: dict[str, Callable] = {"Masking": _masking, "Embedding": _mask_zero}
 #: The layers that run a mask (the exporter takes ``mask=``) and pass it on when they return sequences.
 MASK_USERS = ("GRU", "CuDNNGRU", "Bidirectional")
-
-
-def _logical(op_type: str):
-    def export(g, *args):
-        y = g.op1(op_type, *args)
-        g.types[y] = np.dtype(bool)
-        return y
-    return export
-
-
-#: Keras 3 op nodes (masks in functional configs) -> ``(graph, config, *argument names) -> name``.
-OPS: dict[str, Callable] = {
-    "NotEqual": lambda g, c, x, v: _not_equal(g, x, v),
-    "Equal": lambda g, c, x, v: _logical("Not")(g, _not_equal(g, x, v)),
-    "Any": lambda g, c, x: _reduce_bool(g, x, "ReduceMax", c.get("axis"), c.get("keepdims", False)),
-    "All": lambda g, c, x: _reduce_bool(g, x, "ReduceMin", c.get("axis"), c.get("keepdims", False)),
-    "LogicalNot": lambda g, c, x: _logical("Not")(g, x),
-    "LogicalAnd": lambda g, c, x, y: _logical("And")(g, x, y),
-    "LogicalOr": lambda g, c, x, y: _logical("Or")(g, x, y),
-}
 
 
 def _flatten(g, layer, xs, states, override):
@@ -241,30 +206,6 @@ def _check_exportable(model) -> None:
                         got=quote(entry.class_name))
 
 
-def _op(g: OnnxGraph, entry, args: list) -> str:
-    """A Keras 3 op node: tensor arguments by name, a scalar second argument of NotEqual / Equal."""
-    tensors = [a for a in args if isinstance(a, str)]
-    scalar = entry.class_name in ("NotEqual", "Equal")
-    if len(args) != (2 if scalar or entry.class_name in ("LogicalAnd", "LogicalOr") else 1) or \
-            (scalar and (not isinstance(args[0], str) or isinstance(args[1], (str, bool)) or
-                         not isinstance(args[1], (int, float)))) or (not scalar and len(tensors) != len(args)):
-        raise error(f"op {quote(entry.name)} ({entry.class_name})", "the mask arguments Keras 3 writes (a tensor, "
-                    "and a number for NotEqual/Equal)", got=f"{len(args)} arguments")
-    return OPS[entry.class_name](g, entry.config, *args)
-
-
-def _output_masks(entry, layer, outputs: list[str], mask: str | None) -> list:
-    """Keras's output masks of a layer that neither makes nor runs a mask: passed on if it supports masking."""
-    passed = mask if getattr(layer, "supports_masking", False) else None
-    return [passed] + [None] * (len(outputs) - 1)
-
-
-def _rnn_masks(layer, outputs: list[str], mask: str | None) -> list:
-    """A GRU's (Bidirectional's) output masks: its mask on each sequence output, none on the states."""
-    sequences = (2 if getattr(layer, "merge_mode", "concat") is None else 1) if layer.return_sequences else 0
-    return [mask] * sequences + [None] * (len(outputs) - sequences)
-
-
 def model_graph(g: OnnxGraph, model, dtype: np.dtype | None) -> tuple[list, list[str], list[str]]:
     """Add ``model``'s computation to ``g``; returns ``(graph inputs, output tensors, output names)``."""
     _check_exportable(model)
@@ -305,7 +246,7 @@ def model_graph(g: OnnxGraph, model, dtype: np.dtype | None) -> tuple[list, list
         call = entry.calls[key[1]]
         if entry.op:
             args = [tensor(a) if isinstance(a, Ref) else a for a in call.args]
-            return [_op(g, entry, args)], [None]
+            return [run_op(g, entry, args)], [None]
         extra = {k: v for k, v in call.kwargs.items()
                  if k not in ("training", "initial_state", "mask") and v is not None}
         if extra:
@@ -332,12 +273,12 @@ def model_graph(g: OnnxGraph, model, dtype: np.dtype | None) -> tuple[list, list
                 raise error(_where(entry, "call"), "a mask or an initial_state, not both (Keras 3 drops such an "
                             "implicit mask, tf-keras keeps it)", got="both")
             outputs, out_dtype = EXPORTERS[entry.class_name](g, layer, xs, states, dtype, mask=mask)
-            masks = _rnn_masks(layer, outputs, mask)
+            masks = rnn_masks(layer, outputs, mask)
         elif entry.class_name in MASK_MAKERS and (entry.class_name == "Masking" or layer.mask_zero):
             outputs, out_dtype, masks = MASK_MAKERS[entry.class_name](g, layer, xs, states, dtype)
         else:
             outputs, out_dtype = EXPORTERS[entry.class_name](g, layer, xs, states, dtype)
-            masks = _output_masks(entry, layer, outputs, mask)
+            masks = output_masks(layer, outputs, mask)
         g.types.update({name: out_dtype for name in outputs})
         return outputs, masks
 
