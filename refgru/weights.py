@@ -151,11 +151,23 @@ class GRUWeights(KerasArrays):
         return onnx_arrays.to_onnx(self)
 
     @classmethod
-    def from_onnx(cls, W, R, B=None, linear_before_reset: int = 1, direction: str | None = None):
-        """From ONNX ``GRU`` inputs (a list of two for a bidirectional node); see :func:`refgru.convert.from_onnx`."""
+    def from_onnx(cls, W, R, B=None, linear_before_reset: int | None = None, direction: str | None = None):
+        """From ONNX ``GRU`` inputs and the node's ``linear_before_reset`` (required; a list of two for a
+        bidirectional node); see :func:`refgru.convert.from_onnx`."""
         from .convert import onnx_arrays
 
-        layers = onnx_arrays.from_onnx(W, R, B, linear_before_reset, direction)
+        return cls._from_layers(onnx_arrays.from_onnx(W, R, B, linear_before_reset, direction))
+
+    @classmethod
+    def from_onnx_node(cls, node_or_model, inputs=None, direction: str | None = None):
+        """From an ONNX GRU ``NodeProto`` or one-GRU ``ModelProto``, every attribute read from the node; see
+        :func:`refgru.onnx.node.weights_from_node`."""
+        from .onnx import node
+
+        return cls._from_layers(node.weights_from_node(node_or_model, inputs, direction))
+
+    @classmethod
+    def _from_layers(cls, layers):
         return [cls._from_arrays(a) for a in layers] if isinstance(layers, list) else cls._from_arrays(layers)
 
     @classmethod

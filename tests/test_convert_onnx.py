@@ -202,9 +202,9 @@ def test_bidirectional_round_trip_and_direction_argument():
     same("forward, reverse", [a for w in both for a in w.to_keras()], fw.to_keras() + bw.to_keras())
     same("direction='reverse'", refgru.GRUWeights.from_onnx(**o, direction="reverse").to_keras(), bw.to_keras())
     one = fw.to_onnx()
-    same("2-D W, R and 1-D B", convert.from_onnx(one["W"][0], one["R"][0], one["B"][0]).to_keras(), fw.to_keras())
+    same("2-D W, R and 1-D B", convert.from_onnx(one["W"][0], one["R"][0], one["B"][0], 1).to_keras(), fw.to_keras())
     tensors = {k: numpy_helper.from_array(one[k], k) for k in ("W", "R", "B")}
-    same("TensorProto inputs", convert.from_onnx(**tensors).to_keras(), fw.to_keras())
+    same("TensorProto inputs", convert.from_onnx(**tensors, linear_before_reset=1).to_keras(), fw.to_keras())
 
 
 @pytest.mark.parametrize("linear_before_reset", [1, 0])
@@ -272,13 +272,15 @@ def test_bad_onnx_inputs_are_refused():
     rng = np.random.default_rng(18)
     o = refgru.GRUWeights.from_keras(random_weights(rng, 3, 2)).to_onnx()
     raises("W: expected shape (num_directions, 3 * hidden_size, input_size)|(3, 6, 3)", convert.from_onnx,
-           np.zeros((3, 6, 3), np.float32), o["R"])
+           np.zeros((3, 6, 3), np.float32), o["R"], None, 1)
     raises("R: expected shape (1, 6, 2) to match W (1, 6, 3)|(1, 6, 3)", convert.from_onnx, o["W"],
-           np.zeros((1, 6, 3), np.float32))
-    raises("B: expected shape (1, 12)|(1, 6)", convert.from_onnx, o["W"], o["R"], o["B"][:, :6])
+           np.zeros((1, 6, 3), np.float32), None, 1)
+    raises("B: expected shape (1, 12)|(1, 6)", convert.from_onnx, o["W"], o["R"], o["B"][:, :6], 1)
     raises("linear_before_reset: expected 0 or 1|got 2", convert.from_onnx, o["W"], o["R"], o["B"], 2)
     raises("direction: expected None or one of ['forward']|got 'reverse'", convert.from_onnx, **o, direction="reverse")
-    raises("W: expected a floating-point array|int64", convert.from_onnx, o["W"].astype(np.int64), o["R"])
+    raises("W: expected a floating-point array|int64", convert.from_onnx, o["W"].astype(np.int64), o["R"], None, 1)
+    for call in (convert.from_onnx, refgru.GRUWeights.from_onnx):  # no silent default: ONNX's own is 0, not 1
+        raises("linear_before_reset: expected 0 or 1, the GRU node's attribute|got nothing", call, o["W"], o["R"])
     raises("weights: expected one GRUWeights or [forward, reverse]|a list of length 3", convert.to_onnx, [o] * 3)
 
 
@@ -363,11 +365,11 @@ def test_loaded_model_file_and_dtype_option(tmp_path):
 
 def test_models_onnx_cannot_express_are_refused(monkeypatch):
     lib, L = LIBS[3], LIBS[3].layers
-    masked = lib.Sequential([lib.Input((5, 3)), L.Masking(name="masking"), L.GRU(2)])
-    raises("layer 'masking' (Masking): expected no masks|sequence_lens|got a layer that makes a mask",
-           refgru.export_onnx, refgru.from_keras(masked), None)
-    embedded = lib.Sequential([lib.Input((5,)), L.Embedding(4, 3, mask_zero=True), L.GRU(2)])
-    raises("expected no masks", refgru.export_onnx, refgru.from_keras(embedded), None)
+    x = lib.Input((5, 3))
+    masked = L.Masking()(x)  # masked models are exported (tests/test_onnx_masks.py), but not merged masks
+    merged = lib.Model(x, L.GRU(2)(L.Add(name="add")([masked, masked])))
+    raises("layer 'add' inputs: expected no masks on the tensors of a layer with several inputs|got a masked input",
+           refgru.export_onnx, refgru.from_keras(merged), None)
     stateful = lib.Sequential([lib.Input(batch_shape=(2, 5, 3)), L.GRU(2, stateful=True)])
     raises("stateful: expected False: an ONNX model keeps no state between runs|got True",
            refgru.export_onnx, refgru.from_keras(stateful), None)

@@ -1,4 +1,4 @@
-"""refgru.onnx_gru: ONNX's own GRU node tests, random nodes over every attribute against onnxruntime
+"""refgru.onnx.run.onnx_gru: ONNX's own GRU node tests, random nodes over every attribute against onnxruntime
 (float32) and onnx.reference (float64, the attributes it implements), and the errors for bad input."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import refgru
-from refgru.onnx_gru import FUNCTIONS, onnx_gru
+from refgru.onnx.run import FUNCTIONS, onnx_gru
 from tests.helpers import relative_error
 from tests.onnx_node_cases import STORED, generated_cases, gru_model, ort_run, peers_folder, reference_run, stored_case
 
@@ -283,3 +283,40 @@ def test_report_measured_differences():
     """Runs last: prints the worst difference of every comparison above (pytest -s)."""
     for what, worst in sorted(MEASURED.items()):
         print(f"{what}: max relative difference {worst:.3g}")
+
+
+# ------------------------------------------------------------------------- GRUWeights.from_onnx_node
+
+@pytest.mark.parametrize("name", STORED)
+def test_weights_from_onnx_node_read_every_attribute(onnx, name):
+    """ONNX's own nodes leave linear_before_reset out (ONNX's default 0): from_onnx_node reads the node,
+    and refgru.gru with those weights gives ONNX's expected outputs; assuming 1 would be off."""
+    model, feeds, expected = generated_cases()[name]
+    node = model.graph.node[0]
+    layout = {a.name: a.i for a in node.attribute}.get("layout", 0)
+    x = feeds["X"] if layout else feeds["X"].transpose(1, 0, 2)
+    w = refgru.GRUWeights.from_onnx_node(model, feeds)
+    assert not w.reset_after and "linear_before_reset" not in [a.name for a in node.attribute]
+    h0 = None if "initial_h" not in feeds else feeds["initial_h"][:, 0] if layout else feeds["initial_h"][0]
+    y, h = refgru.gru(x, w, return_sequences=True, return_state=True, initial_state=h0)
+    got = {"Y": y[:, :, None] if layout else y.transpose(1, 0, 2)[:, None], "Y_h": h[:, None] if layout else h[None]}
+    same(f"{name} from_onnx_node + refgru.gru vs ONNX's expected", by_output(model, got), expected, np.float32)
+    assert refgru.GRUWeights.from_onnx_node(node, feeds).to_keras()[0].shape == w.kernel.shape  # a bare NodeProto
+    if name == "test_gru_seq_length":  # the silent default of earlier releases: off by 4.3e-3
+        wrong = refgru.GRUWeights.from_onnx(feeds["W"], feeds["R"], feeds["B"], linear_before_reset=1)
+        assert np.abs(refgru.gru(x, wrong) - h).max() > 1e-3
+
+
+def test_weights_from_onnx_node_refuse_what_weights_cannot_hold(onnx):
+    model, feeds = small_case({}, [4, 2, 1])
+
+    def weights(**attributes):
+        m, f = small_case(attributes, [4, 2, 1])
+        return lambda: refgru.GRUWeights.from_onnx_node(m, f)
+
+    assert weights(activations=["sigmoid", "TANH"])().units == 3
+    raises("activations", weights(activations=["HardSigmoid", "Tanh"]))
+    raises("clip", weights(clip=2.0))
+    raises("W", weights(hidden_size=4))
+    raises("node_or_model", lambda: refgru.GRUWeights.from_onnx_node(model.graph, feeds))
+    raises("inputs", lambda: refgru.GRUWeights.from_onnx_node(model, {k: v for k, v in feeds.items() if k != "R"}))

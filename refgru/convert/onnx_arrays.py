@@ -41,7 +41,7 @@ def _onnx_array(name: str, value: object) -> np.ndarray:
     return as_numeric(name, value, "a floating-point array", kinds="f")
 
 
-def from_onnx(W: object, R: object, B: object = None, linear_before_reset: int = 1,
+def from_onnx(W: object, R: object, B: object = None, linear_before_reset: int | None = None,
               direction: str | None = None) -> KerasArrays | list[KerasArrays]:
     """Keras arrays from the inputs of an ONNX ``GRU`` node (arrays or ``TensorProto``).
 
@@ -49,16 +49,23 @@ def from_onnx(W: object, R: object, B: object = None, linear_before_reset: int =
         W: ``(D, 3u, input_dim)`` (``D`` = num_directions, 1 or 2) or ``(3u, input_dim)``, blocks ``[z; r; h]``.
         R: ``(D, 3u, u)`` or ``(3u, u)``. B: ``(D, 6u)`` or ``(6u,)`` = ``[Wb_z..Wb_h, Rb_z..Rb_h]``, or
             ``None`` (no bias: ``use_bias=False``).
-        linear_before_reset: the node's attribute: 1 gives ``reset_after=True`` (bias ``(2, 3u)`` =
-            ``[Wb; Rb]``), 0 gives ``reset_after=False``. With 0, ONNX adds ``Rb`` next to ``Wb`` in every
-            gate (``z``, ``r`` and the candidate), so the Keras bias ``(3u,)`` is ``Wb + Rb``: exact when
-            ``Rb`` is zero (as :func:`to_onnx` writes it), one rounding per element otherwise.
+        linear_before_reset: the node's attribute, required (ONNX's default is 0, so a node without it
+            means 0; ``GRUWeights.from_onnx_node`` reads it from the node): 1 gives ``reset_after=True``
+            (bias ``(2, 3u)`` = ``[Wb; Rb]``), 0 gives ``reset_after=False``. With 0, ONNX adds ``Rb`` next
+            to ``Wb`` in every gate (``z``, ``r`` and the candidate), so the Keras bias ``(3u,)`` is
+            ``Wb + Rb``: exact when ``Rb`` is zero (as :func:`to_onnx` writes it), one rounding per element
+            otherwise.
         direction: ``None`` returns one layer for ``D = 1`` and ``[forward, reverse]`` for ``D = 2``;
             ``"forward"`` or ``"reverse"`` returns that direction alone.
 
     Returns:
         :class:`KerasArrays` (``GRUWeights.from_onnx`` returns the same as ``GRUWeights``).
     """
+    if linear_before_reset is None:
+        raise error("linear_before_reset", "0 or 1, the GRU node's attribute (ONNX's default, when the node "
+                    "leaves it out, is 0); or read the node with GRUWeights.from_onnx_node", got="nothing")
+    if isinstance(linear_before_reset, (bool, np.bool_)) or linear_before_reset not in (0, 1):
+        raise error("linear_before_reset", "0 or 1 (the GRU node's attribute)", linear_before_reset)
     W, R = _onnx_array("W", W), _onnx_array("R", R)
     B = None if B is None else _onnx_array("B", B)
     if W.ndim == 2:  # one direction without the num_directions axis
@@ -70,8 +77,6 @@ def from_onnx(W: object, R: object, B: object = None, linear_before_reset: int =
         raise error("R", f"shape ({d}, {3 * u}, {u}) to match W {W.shape}", R)
     if B is not None and B.shape != (d, 6 * u):
         raise error("B", f"shape ({d}, {6 * u}) to match W {W.shape}", B)
-    if isinstance(linear_before_reset, (bool, np.bool_)) or linear_before_reset not in (0, 1):
-        raise error("linear_before_reset", "0 or 1 (the GRU node's attribute)", linear_before_reset)
     layers = []
     for i in range(d):
         keras = import_parameters({"W": W[i], "R": R[i], "B": None if B is None else B[i]}, "onnx")

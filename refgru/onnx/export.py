@@ -157,8 +157,8 @@ def export_onnx(model_or_weights, path=None, *, dtype=None, **options):
         The ``onnx.ModelProto``. For a layer: input ``x`` ``(B, T, input_dim)`` (and ``initial_state``),
         outputs ``output`` (``(B, u)`` or ``(B, T, u)``) and, with ``return_state``, ``state`` ``(B, u)``.
         For a model: one input per Keras input (by name) and one output per Keras output tensor (see
-        :func:`refgru.onnx.model.model_graph`). Masks are not exported: the ONNX GRU has only
-        ``sequence_lens``, which does not carry the previous output over masked steps as Keras does.
+        :func:`refgru.onnx.model.model_graph`). Masks from ``Embedding(mask_zero=True)`` and ``Masking``
+        are computed in the graph and run exactly, for any pattern (:mod:`refgru.onnx.mask`).
     """
     if not is_model(model_or_weights):
         return export_layer(model_or_weights, path, dtype=dtype, **options)

@@ -18,6 +18,7 @@ from ..convert import KerasArrays, to_onnx
 from ..errors import error
 from .activations import ONNX_ACTIVATIONS, ONNX_GRU_FUNCTIONS
 from .graph import OnnxGraph
+from .mask import MaskIndex, compact, keras_last, keras_sequence
 
 #: Bidirectional ``merge_mode`` -> the ONNX reduction over the direction axis (``concat`` and ``None`` aside).
 MERGE_REDUCTIONS = {"sum": "ReduceSum", "mul": "ReduceProd", "ave": "ReduceMean"}
@@ -76,30 +77,38 @@ def _merge(g: OnnxGraph, both: str, axis: int, merge_mode: object, flat: list[in
 def gru_layer(g: OnnxGraph, x: str, weights: list, *, direction: str, return_sequences: bool,
               return_state: bool, merge_mode: str | None = "concat", initial_states: Sequence[str] = (),
               activation: object = "tanh", recurrent_activation: object = "sigmoid",
-              keras_version: int = 3) -> list[str]:
+              keras_version: int = 3, mask: str | None = None, zero_output_for_mask: bool = False) -> list[str]:
     """Add a Keras GRU (or Bidirectional(GRU)) to ``g``, reading ``x`` ``(B, T, F)``; returns Keras's outputs.
 
     ``weights`` is ``[layer]`` (``direction`` "forward" or "reverse" = ``go_backwards``) or
     ``[forward, backward]`` (``direction="bidirectional"``), all of one dtype, which ``x`` is cast to.
     ``initial_states``: no names, or one ``(B, u)`` name per direction. The returned tensor names are, as in Keras:
     ``[output]`` or ``[output, state]``; bidirectional ``[merged]`` (or ``[fw, bw]`` for ``merge_mode=None``)
-    followed by ``[fw_state, bw_state]`` with ``return_state``.
+    followed by ``[fw_state, bw_state]`` with ``return_state``. ``mask``: a Keras mask ``(B, T)``, any
+    pattern, run exactly as Keras runs it (see :mod:`refgru.onnx.mask`), with the layer's ``zero_output_for_mask``.
     """
     arrays = to_onnx(weights)
     u, d = weights[0].units, len(weights)
     dtype, h0 = weights[0].dtype, ""
     if initial_states:  # one (B, u) per direction -> initial_h (D, B, u)
         h0 = g.op1("Concat", *[g.op1("Unsqueeze", g.cast(h, dtype), g.ints([0])) for h in initial_states], axis=0)
-    inputs = [g.op1("Transpose", g.cast(x, dtype), perm=[1, 0, 2]), g.const("W", arrays["W"]),
-              g.const("R", arrays["R"]), "" if arrays["B"] is None else g.const("B", arrays["B"]), "", h0]
+    x, index = g.cast(x, dtype), None if mask is None else MaskIndex.build(g, mask)
+    x = x if index is None else compact(g, x, index)
+    inputs = [g.op1("Transpose", x, perm=[1, 0, 2]), g.const("W", arrays["W"]), g.const("R", arrays["R"]),
+              "" if arrays["B"] is None else g.const("B", arrays["B"]), "" if index is None else index.lens, h0]
     while inputs[-1] == "":
         inputs.pop()
     attributes = onnx_activations(activation, recurrent_activation, keras_version, d)
     Y, Y_h = g.op("GRU", inputs, 2, hidden_size=u, direction=direction,
                   linear_before_reset=arrays["linear_before_reset"], **attributes)
+    last = Y_h  # the output without return_sequences, (D, B, u); Y_h is the state
+    if index is not None:
+        backwards = [direction == "reverse"] if d == 1 else [False, True]
+        Y = keras_sequence(g, Y, index, backwards, zero_output_for_mask, dtype)
+        last, Y_h = keras_last(g, Y_h, index, backwards, zero_output_for_mask, h0, dtype)
     if d == 1:
         state = g.op1("Squeeze", Y_h, g.ints([0]))  # (1, B, u) -> (B, u)
-        output = state
+        output = state if last is Y_h else g.op1("Squeeze", last, g.ints([0]))
         if return_sequences:  # Y (T, 1, B, u) -> (B, T, u)
             output = g.op1("Transpose", g.op1("Squeeze", Y, g.ints([1])), perm=[1, 0, 2])
             if direction == "reverse":  # ONNX: by original time; Keras: by processing order
@@ -108,7 +117,7 @@ def gru_layer(g: OnnxGraph, x: str, weights: list, *, direction: str, return_seq
         return [output, state] if return_state else [output]
     # bidirectional: Y (T, 2, B, u) -> (B, T, 2, u); Y_h (2, B, u) -> (B, 2, u). Keras reverses the
     # backward sequence back to original time before merging, which is how ONNX indexes it already.
-    both = g.op1("Transpose", Y, perm=[2, 0, 1, 3]) if return_sequences else g.op1("Transpose", Y_h, perm=[1, 0, 2])
+    both = g.op1("Transpose", Y, perm=[2, 0, 1, 3]) if return_sequences else g.op1("Transpose", last, perm=[1, 0, 2])
     outputs = _merge(g, both, 2 if return_sequences else 1, merge_mode, [0, 0, -1] if return_sequences else [0, -1])
     if return_state:
         outputs += [g.op1("Squeeze", part, g.ints([0])) for part in g.op("Split", [Y_h], 2, axis=0)]

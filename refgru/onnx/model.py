@@ -2,9 +2,14 @@
 
 Used by :func:`refgru.onnx.export.export_model`. Each Keras class with an exact ONNX equivalent has one
 exporter in :data:`EXPORTERS`; a model with any other class is refused with a :class:`RefgruError` that
-names it. Masks are refused as a whole (``Masking``, ``Embedding(mask_zero=True)``, Keras 3 mask op nodes,
-an explicit ``mask=``): the ONNX GRU's ``sequence_lens`` cannot carry the previous output over masked
-steps as Keras does. ``stateful`` and ``time_major`` GRUs are refused too.
+names it. ``stateful`` and ``time_major`` GRUs are refused too.
+
+Masks travel with the tensors as in :mod:`refgru.model.model`: ``Embedding(mask_zero=True)`` and
+``Masking`` make one (as do Keras 3's mask op nodes in :data:`OPS`, given to a layer as ``mask=``), a
+layer that supports masking passes its input mask on, and a GRU or Bidirectional that returns sequences
+passes it on too. A GRU runs its mask exactly, whatever the pattern (:mod:`refgru.onnx.mask`). Refused:
+a masked tensor into a layer with several tensor inputs (a merge), and a masked GRU given an
+``initial_state`` without an explicit ``mask=`` (Keras 3 drops such a mask, tf-keras keeps it).
 
 The ONNX model has one input per Keras input (named as the ``InputLayer``; the batch axis is ``batch``)
 and one output per Keras output tensor, in the order Keras returns them, named after the layer that
@@ -21,6 +26,7 @@ from ..errors import error, quote
 from .activations import ONNX_TABLE
 from .graph import OnnxGraph
 from .gru_node import cast_layer, gru_layer
+from .mask_layers import OPS, not_equal, output_masks, reduce_bool, rnn_masks, run_op
 
 
 def _where(layer, detail: str = "") -> str:
@@ -46,7 +52,7 @@ def _dtype(layer, override: np.dtype | None) -> np.dtype:
     return override if override is not None else layer_dtype(layer.config)
 
 
-def _gru(g, layer, xs, states, override):
+def _gru(g, layer, xs, states, override, mask=None):
     for flag in ("stateful", "time_major"):
         if getattr(layer, flag, False):
             raise error(_where(layer, flag), "False: an ONNX model keeps no state between runs and takes "
@@ -56,10 +62,11 @@ def _gru(g, layer, xs, states, override):
                      return_sequences=layer.return_sequences, return_state=layer.return_state,
                      initial_states=states[:1],
                      activation=layer.activation, recurrent_activation=layer.recurrent_activation,
-                     keras_version=layer.keras_version), w.dtype
+                     keras_version=layer.keras_version, mask=mask,
+                     zero_output_for_mask=bool(layer.zero_output_for_mask)), w.dtype
 
 
-def _bidirectional(g, layer, xs, states, override):
+def _bidirectional(g, layer, xs, states, override, mask=None):
     fw, bw = layer.forward, layer.backward
     keys = ("activation", "recurrent_activation", "return_sequences", "dtype")
     same = [(k, getattr(fw, k), getattr(bw, k)) for k in keys]
@@ -76,7 +83,8 @@ def _bidirectional(g, layer, xs, states, override):
     return gru_layer(g, xs[0], weights, direction="bidirectional", return_sequences=layer.return_sequences,
                      return_state=layer.return_state, merge_mode=layer.merge_mode, initial_states=states,
                      activation=fw.activation, recurrent_activation=fw.recurrent_activation,
-                     keras_version=fw.keras_version), dtype
+                     keras_version=fw.keras_version, mask=mask,
+                     zero_output_for_mask=bool(fw.zero_output_for_mask)), dtype
 
 
 def _dense(g, layer, xs, states, override):
@@ -105,6 +113,26 @@ def _embedding(g, layer, xs, states, override):
     table = layer.embeddings if override is None else layer.embeddings.astype(override)
     ids = xs[0] if g.types[xs[0]].kind in "iu" else g.op1("Cast", xs[0], to=g.onnx.TensorProto.INT64)
     return [g.op1("Gather", g.const("embeddings", table), ids, axis=0)], table.dtype
+
+
+def _masking(g, layer, xs, states, override):
+    """``Masking``: its output ``x * mask`` and its mask ``any(x != mask_value, axis=-1)``."""
+    x = g.cast(xs[0], _dtype(layer, override))
+    mask = reduce_bool(g, not_equal(g, x, layer.mask_value), "ReduceMax", -1, False)
+    keep = g.op1("Unsqueeze", g.op1("Cast", mask, to=g.onnx.helper.np_dtype_to_tensor_dtype(g.types[x])), g.ints([2]))
+    return [g.op1("Mul", x, keep)], g.types[x], [mask]
+
+
+def _mask_zero(g, layer, xs, states, override):
+    """``Embedding(mask_zero=True)``: its output and its mask ``ids != 0``."""
+    outputs, dtype = _embedding(g, layer, xs, states, override)
+    return outputs, dtype, [not_equal(g, xs[0], 0)]
+
+
+#: The layers that make a mask: ``(graph, layer, inputs, states, dtype) -> (outputs, dtype, output masks)``.
+MASK_MAKERS: dict[str, Callable] = {"Masking": _masking, "Embedding": _mask_zero}
+#: The layers that run a mask (the exporter takes ``mask=``) and pass it on when they return sequences.
+MASK_USERS = ("GRU", "CuDNNGRU", "Bidirectional")
 
 
 def _flatten(g, layer, xs, states, override):
@@ -152,7 +180,7 @@ EXPORTERS: dict[str, Callable] = {
     "SpatialDropout1D": _identity, "GaussianNoise": _identity,
     "GaussianDropout": _identity, "Add": _merge("Add"), "Subtract": _merge("Sub"), "Multiply": _merge("Mul"),
     "Average": _merge("Add", average=True), "Maximum": _merge("Max"), "Minimum": _merge("Min"),
-    "Concatenate": _concatenate,
+    "Concatenate": _concatenate, "Masking": lambda *args: _masking(*args)[:2],
 }
 
 
@@ -168,14 +196,14 @@ def _refs(value: Any) -> list:
 
 def _check_exportable(model) -> None:
     for entry in model.graph.entries:
-        mask_zero = entry.class_name == "Embedding" and entry.config.get("mask_zero")
-        if entry.class_name == "Masking" or entry.op or mask_zero:
-            raise error(_where(entry, f"({entry.class_name})"), "no masks: ONNX's GRU has only sequence_lens, "
-                        "which does not carry the previous output over masked steps as Keras does",
-                        got="a layer that makes a mask")
-        if entry.class_name not in EXPORTERS and entry.class_name != "InputLayer":
+        if entry.op:
+            if entry.class_name not in OPS:
+                raise error(f"op {quote(entry.name)}", f"a Keras 3 mask op with an ONNX equivalent ({', '.join(OPS)})",
+                            got=quote(entry.class_name))
+        elif entry.class_name not in EXPORTERS and entry.class_name != "InputLayer":
             names = ", ".join(sorted(EXPORTERS))
-            raise error(_where(entry), f"a layer class with an ONNX equivalent ({names})", got=quote(entry.class_name))
+            raise error(_where(entry), f"a layer class with an ONNX equivalent ({names})",
+                        got=quote(entry.class_name))
 
 
 def model_graph(g: OnnxGraph, model, dtype: np.dtype | None) -> tuple[list, list[str], list[str]]:
@@ -183,7 +211,10 @@ def model_graph(g: OnnxGraph, model, dtype: np.dtype | None) -> tuple[list, list
     _check_exportable(model)
     g.keras_version = model.keras_version  # decides hard_sigmoid in Dense and Activation layers
     entries = {e.name: e for e in model.graph.entries}
+    from ..model.config import Ref
+
     values: dict[tuple[str, int], list[str]] = {}
+    masks: dict[tuple[str, int], list] = {}  # the Keras mask (a bool (B, T) tensor) of each output, or None
     inputs = []
     for ref in _refs(model.graph.inputs):
         layer = model.get_layer(ref.layer)
@@ -193,34 +224,63 @@ def model_graph(g: OnnxGraph, model, dtype: np.dtype | None) -> tuple[list, list
         dt = dtype if dtype is not None and layer.dtype.kind == "f" else layer.dtype
         dims = ["batch"] + [d if d is not None else f"{ref.layer}_dim{i}" for i, d in enumerate(shape[1:], 1)]
         inputs.append(g.onnx.helper.make_tensor_value_info(ref.layer, g.onnx.helper.np_dtype_to_tensor_dtype(dt), dims))
-        values[(ref.layer, 0)] = [ref.layer]
+        values[(ref.layer, 0)], masks[(ref.layer, 0)] = [ref.layer], [None]
         g.types[ref.layer] = dt
 
     def tensor(ref) -> str:
+        return computed(ref)[0][ref.tensor]
+
+    def mask_of(ref) -> str | None:
+        return computed(ref)[1][ref.tensor]
+
+    def computed(ref) -> tuple[list[str], list]:
         key = (ref.layer, ref.node)
         if key not in values:
-            values[key] = run(key)
-        return values[key][ref.tensor]
+            values[key], masks[key] = run(key)
+        return values[key], masks[key]
 
-    def run(key) -> list[str]:
+    def run(key) -> tuple[list[str], list]:
         entry = entries[key[0]]
         if entry.class_name == "InputLayer":
             raise error("model inputs", "every InputLayer the outputs use", got=f"{quote(key[0])} missing")
         call = entry.calls[key[1]]
-        extra = {k: v for k, v in call.kwargs.items() if k not in ("training", "initial_state") and v is not None}
+        if entry.op:
+            args = [tensor(a) if isinstance(a, Ref) else a for a in call.args]
+            return [run_op(g, entry, args)], [None]
+        extra = {k: v for k, v in call.kwargs.items()
+                 if k not in ("training", "initial_state", "mask") and v is not None}
         if extra:
-            raise error(_where(entry, "call"), "no arguments besides the input and initial_state",
+            raise error(_where(entry, "call"), "no arguments besides the input, initial_state and mask",
                         got=quote(sorted(extra)))
         first = call.args[0] if call.args else None
-        xs = [tensor(r) for r in _refs(first)]
+        first_refs = _refs(first)
+        xs = [tensor(r) for r in first_refs]
         states = [tensor(r) for r in _refs([call.args[1:], call.kwargs.get("initial_state")])]
-        if entry.class_name in ("GRU", "CuDNNGRU", "Bidirectional") and isinstance(first, list):
+        if entry.class_name in MASK_USERS and isinstance(first, list):
             xs, states = xs[:1], xs[1:] + states  # tf-keras: layer([x, h0])
+            first_refs = first_refs[:1]
         if not xs:
             raise error(_where(entry, "call"), "a tensor input", first)
-        outputs, out_dtype = EXPORTERS[entry.class_name](g, model.get_layer(entry.name), xs, states, dtype)
+        implicit = [mask_of(r) for r in first_refs]
+        explicit = call.kwargs.get("mask")
+        mask = tensor(explicit) if isinstance(explicit, Ref) else implicit[0] if len(implicit) == 1 else None
+        layer = model.get_layer(entry.name)
+        if explicit is None and len(implicit) > 1 and any(m is not None for m in implicit):
+            raise error(_where(entry, "inputs"), "no masks on the tensors of a layer with several inputs (merged "
+                        "masks are not exported)", got="a masked input")
+        if entry.class_name in MASK_USERS:
+            if mask is not None and states and explicit is None:
+                raise error(_where(entry, "call"), "a mask or an initial_state, not both (Keras 3 drops such an "
+                            "implicit mask, tf-keras keeps it)", got="both")
+            outputs, out_dtype = EXPORTERS[entry.class_name](g, layer, xs, states, dtype, mask=mask)
+            masks = rnn_masks(layer, outputs, mask)
+        elif entry.class_name in MASK_MAKERS and (entry.class_name == "Masking" or layer.mask_zero):
+            outputs, out_dtype, masks = MASK_MAKERS[entry.class_name](g, layer, xs, states, dtype)
+        else:
+            outputs, out_dtype = EXPORTERS[entry.class_name](g, layer, xs, states, dtype)
+            masks = output_masks(layer, outputs, mask)
         g.types.update({name: out_dtype for name in outputs})
-        return outputs
+        return outputs, masks
 
     refs = _refs(model.graph.outputs)
     outputs = [tensor(r) for r in refs]
@@ -233,4 +293,4 @@ def model_graph(g: OnnxGraph, model, dtype: np.dtype | None) -> tuple[list, list
     return inputs, outputs, names
 
 
-__all__ = ["EXPORTERS", "model_graph"]
+__all__ = ["EXPORTERS", "MASK_MAKERS", "MASK_USERS", "OPS", "model_graph"]

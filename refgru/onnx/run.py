@@ -1,4 +1,4 @@
-"""``onnx_gru``: run one ONNX ``GRU`` node (opsets 7-22) in NumPy, on refgru's sequence driver.
+"""``onnx_gru`` (``refgru.onnx.run``): run one ONNX ``GRU`` node (opsets 7-22) in NumPy, on refgru's sequence driver.
 
 The node's attributes map onto :func:`refgru.gru` as follows::
 
@@ -16,7 +16,7 @@ onnxruntime consumes ``activation_alpha`` (and ``activation_beta``) in the order
 value for each function that takes an alpha (beta), and gives the others these defaults: LeakyRelu
 alpha 0.01, HardSigmoid alpha 0.2 and beta 0.5, Elu alpha 1; every other alpha or beta is 0.
 
-``onnx`` is imported only inside :func:`onnx_gru`, to read the protos.
+The node is read by :mod:`refgru.onnx.node`; ``onnx`` is imported only to read the protos.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from . import GRUWeights, get_activation, gru
-from .errors import error
+from .. import GRUWeights, get_activation, gru
+from ..errors import error
+from .node import DIRECTIONS, find_node, node_values, read_attributes
 
 _sigmoid = get_activation("sigmoid")
 
@@ -46,17 +47,6 @@ FUNCTIONS: dict[str, tuple[Callable, bool, bool, float, float]] = {
     "softplus": (lambda a, al, be: np.logaddexp(np.zeros((), a.dtype), a), False, False, 0.0, 0.0),
 }
 
-#: Attribute -> (AttributeProto type name, default). ``None``: no default (hidden_size is read from R).
-ATTRIBUTES: dict[str, tuple[str, object]] = {
-    "activation_alpha": ("FLOATS", []), "activation_beta": ("FLOATS", []), "activations": ("STRINGS", None),
-    "clip": ("FLOAT", None), "direction": ("STRING", "forward"), "hidden_size": ("INT", None),
-    "layout": ("INT", 0), "linear_before_reset": ("INT", 0),
-}
-
-#: The GRU node's inputs and outputs, by position.
-INPUTS = ("X", "W", "R", "B", "sequence_lens", "initial_h")
-OUTPUTS = ("Y", "Y_h")
-DIRECTIONS = {"forward": (False,), "reverse": (True,), "bidirectional": (False, True)}
 
 
 def _activation(name: str, alpha: float, beta: float, clip: float | None) -> Callable[[np.ndarray], np.ndarray]:
@@ -103,95 +93,6 @@ def activations(attributes: Mapping[str, object], num_directions: int) -> list[t
     return [(out[2 * d], out[2 * d + 1]) for d in range(num_directions)]
 
 
-def _attributes(node, opset: int | None) -> dict[str, object]:
-    from onnx import helper
-
-    values = {name: default for name, (_, default) in ATTRIBUTES.items()}
-    for attribute in node.attribute:
-        if attribute.name not in ATTRIBUTES:
-            raise error("node_or_model", f"GRU attributes from {sorted(ATTRIBUTES)} (opsets 7-22)",
-                        got=f"an attribute {attribute.name!r}")
-        kind = ATTRIBUTES[attribute.name][0]
-        if attribute.type != getattr(attribute.__class__, kind):
-            raise error(attribute.name, f"a {kind} attribute", got=f"type {attribute.type}")
-        value = helper.get_attribute_value(attribute)
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", "replace")
-        elif kind == "STRINGS":
-            value = [v.decode("utf-8", "replace") for v in value]
-        values[attribute.name] = value
-    if values["direction"] not in DIRECTIONS:
-        raise error("direction", f"one of {list(DIRECTIONS)}", values["direction"])
-    for key, choices in (("layout", (0, 1)), ("linear_before_reset", (0, 1))):
-        if values[key] not in choices:
-            raise error(key, "0 or 1", values[key])
-    if opset is not None and opset < 14 and any(a.name == "layout" for a in node.attribute):
-        raise error("layout", "no layout attribute before opset 14 (GRU-14 added it)", got=f"one in opset {opset}")
-    clip = values["clip"]
-    if clip is not None and not (np.isfinite(clip) and clip > 0):
-        raise error("clip", "a finite threshold > 0", clip)
-    return values
-
-
-def _graph_node(node_or_model) -> tuple[object, dict[str, object], set[str], int | None]:
-    """``(node, initializers, graph input names, opset)`` of a NodeProto or a one-GRU ModelProto."""
-    graph = getattr(node_or_model, "graph", None)
-    if graph is None:
-        op_type = getattr(node_or_model, "op_type", None)
-        if op_type != "GRU":
-            got = f"a {type(node_or_model).__name__}" + ("" if op_type is None else f" with op_type {op_type!r}")
-            raise error("node_or_model", "an ONNX GRU NodeProto or a ModelProto holding one", got=got)
-        node, initializers, graph_inputs, opset = node_or_model, {}, None, None
-    else:
-        ops = [n.op_type for n in graph.node]
-        if ops != ["GRU"]:
-            raise error("node_or_model", "a model whose graph holds exactly one node, a GRU", got=f"nodes {ops}")
-        node = graph.node[0]
-        initializers = {t.name: t for t in graph.initializer}
-        graph_inputs = {v.name for v in graph.input}
-        versions = [o.version for o in node_or_model.opset_import if o.domain in ("", "ai.onnx")]
-        opset = versions[0] if versions else None
-        if opset is not None and opset < 7:
-            raise error("node_or_model", "opset 7 or later (GRU-1 and GRU-3 differ)", got=f"opset {opset}")
-    if node.domain not in ("", "ai.onnx"):
-        raise error("node_or_model", "a GRU node of the default ONNX domain", got=f"domain {node.domain!r}")
-    return node, initializers, graph_inputs, opset
-
-
-def _values(node, initializers: dict, graph_inputs: set[str] | None, inputs: Mapping | None) -> dict[str, object]:
-    """The node's present inputs by ONNX role (``"X"``, ``"W"``, ...), from feeds and initializers."""
-    from onnx import numpy_helper
-
-    if inputs is None:
-        inputs = {}
-    if not isinstance(inputs, Mapping):
-        raise error("inputs", "a dict of arrays keyed by ONNX tensor name, like onnxruntime's feeds", inputs)
-    if len(node.input) > len(INPUTS) or len(node.output) > len(OUTPUTS):
-        raise error("node_or_model", f"a GRU node with at most {len(INPUTS)} inputs and {len(OUTPUTS)} outputs",
-                    got=f"{len(node.input)} inputs and {len(node.output)} outputs")
-    roles = [(role, name) for role, name in zip(INPUTS, node.input, strict=False) if name]
-    wanted = {name for _, name in roles}
-    for name in inputs:
-        constant = name in initializers and graph_inputs is not None and name not in graph_inputs
-        if name not in wanted or constant:
-            why = "a constant initializer" if constant else "not an input of the GRU node"
-            raise error("inputs", f"feeds for the node's inputs {sorted(set(wanted) - set(initializers))}",
-                        got=f"a feed {name!r} ({why})")
-    values = {}
-    for role, name in roles:
-        if name in inputs:
-            values[role] = inputs[name]
-        elif name in initializers:
-            values[role] = numpy_helper.to_array(initializers[name])
-        else:
-            raise error("inputs", f"a value for the GRU input {role} (tensor {name!r})",
-                        got="no feed and no initializer")
-    for role in ("X", "W", "R"):
-        if role not in values:
-            raise error("node_or_model", f"a GRU node with its required input {role}", got=f"inputs {list(node.input)}")
-    return values
-
-
 def _array(role: str, value: object, shape: tuple | None = None, dtype: np.dtype | None = None) -> np.ndarray:
     """``value`` as an array of the role's kind (integers for sequence_lens, else floats), shape and dtype."""
     try:
@@ -227,9 +128,9 @@ def onnx_gru(node_or_model, inputs: Mapping[str, object] | None = None) -> tuple
         ``Y_h (D, B, u)`` [``(B, D, u)``], the state after each direction's last valid step; zeros for
         ``sequence_lens[b] = 0`` (ONNX leaves that undefined; onnxruntime gives zeros, not ``initial_h``).
     """
-    node, initializers, graph_inputs, opset = _graph_node(node_or_model)
-    attributes = _attributes(node, opset)
-    values = _values(node, initializers, graph_inputs, inputs)
+    node, initializers, graph_inputs, opset = find_node(node_or_model)
+    attributes = read_attributes(node, opset)
+    values = node_values(node, initializers, graph_inputs, inputs)
     layout, backwards = attributes["layout"], DIRECTIONS[attributes["direction"]]
     d = len(backwards)
     x = _array("X", values["X"])
@@ -273,4 +174,4 @@ def onnx_gru(node_or_model, inputs: Mapping[str, object] | None = None) -> tuple
     return np.ascontiguousarray(y.transpose(2, 0, 1, 3)), h
 
 
-__all__ = ["ATTRIBUTES", "FUNCTIONS", "activations", "onnx_gru"]
+__all__ = ["FUNCTIONS", "activations", "onnx_gru"]
