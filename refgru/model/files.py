@@ -36,7 +36,7 @@ ZIP_MAGIC, HDF5_MAGIC = b"PK\x03\x04", b"\x89HDF\r\n\x1a\n"
 
 #: Limits on what is read from an untrusted file (raise them on the module if a real model needs it).
 MAX_CONFIG_BYTES = 16 << 20          # config.json, metadata.json, the .h5 model_config attribute
-MAX_FILE_BYTES = 4 << 30             # the model file, and model.weights.h5 inside a .keras zip
+MAX_FILE_BYTES = 3 << 30             # the model file, and model.weights.h5 inside a .keras zip
 MAX_COMPRESSION_RATIO = 100          # declared size / compressed size, for zip members over 16 MiB
 MAX_CONFIG_DEPTH = 100               # nesting of lists and dicts in a config
 
@@ -139,7 +139,7 @@ def _strings(value: Any, what: str) -> list[str]:
 def _lazy_dataset(h5: Any, node: Any, what: str) -> Any:
     if node is None:
         raise RefgruError(f"{what}: expected a dataset, got a missing link")
-    return h5.dataset(node, what)
+    return h5.dataset(node, f"{what} dataset {escape(node.path)}")
 
 
 def keras_zip_weights(h5: Any) -> Callable[[list[Entry]], Callable[[Entry], list[Any]]]:
@@ -155,7 +155,7 @@ def keras_zip_weights(h5: Any) -> Callable[[list[Entry]], Callable[[Entry], list
             paths[entry.name] = f"layers/{base}" + (f"_{n}" if n else "")
 
         def get(entry: Entry) -> list[Any]:
-            what = f"weights of layer {escape(entry.name)}"
+            what = f"{h5.what} weights of layer {escape(entry.name)}"
             with guard(what):
                 arrays = []
                 for group in KERAS_VAR_GROUPS.get(entry.class_name, ("vars",)):
@@ -177,7 +177,7 @@ def legacy_h5_weights(h5: Any) -> Callable[[list[Entry]], Callable[[Entry], list
         raise RefgruError("model_weights: expected the group of a model saved with model.save(), got a file without it")
 
     def get(entry: Entry) -> list[Any]:
-        what = f"weights of layer {escape(entry.name)}"
+        what = f"{h5.what} weights of layer {escape(entry.name)}"
         with guard(what):
             group = h5.get(entry.name, root)
             if group is None:
@@ -220,7 +220,7 @@ def _read_member(archive: zipfile.ZipFile, name: str, limit: int, path: str) -> 
         raise RefgruError(f"{where}: expected a compression ratio of at most {MAX_COMPRESSION_RATIO}, got "
                           f"{info.file_size} bytes from {info.compress_size} (a zip bomb?)")
     with archive.open(info) as member:
-        data = member.read(limit + 1)
+        data = _read_bounded(member.read, limit, info.file_size)
     if len(data) > limit:
         raise RefgruError(f"{where}: expected at most {limit} bytes, got more than its header declares")
     return data
@@ -250,7 +250,7 @@ def _read_keras_zip(data: bytes, name: str) -> Source:
         version = version.replace("x", "0")
     major = major_version(version, f"{name} metadata.json keras_version")
     if weights[:8] != HDF5_MAGIC:
-        raise RefgruError(f"{name} model.weights.h5: expected an HDF5 file, got one starting with {weights[:8]!r}")
+        raise RefgruError(f"{name} model.weights.h5: expected a readable HDF5 file, got one starting with {weights[:8]!r}")
     h5 = _open_h5(weights, f"{name} model.weights.h5")
     return Source(config, major, str(version), "keras", keras_zip_weights(h5))
 
@@ -288,7 +288,9 @@ def read_source(source: Any) -> tuple[bytes, str]:
     elif callable(getattr(source, "read", None)):
         name = "<file object>"
         try:
-            data = source.read(MAX_FILE_BYTES + 1)
+            data = _read_bounded(source.read, MAX_FILE_BYTES)
+        except RefgruError:
+            raise
         except Exception as exc:  # noqa: BLE001  (whatever the caller's object raises)
             raise RefgruError(f"source: expected a readable binary file object, got one whose read() raised "
                               f"{type(exc).__name__}") from None
@@ -299,6 +301,22 @@ def read_source(source: Any) -> tuple[bytes, str]:
     if len(data) > MAX_FILE_BYTES:
         raise RefgruError(f"{name}: expected a model file of at most {MAX_FILE_BYTES} bytes (MAX_FILE_BYTES), got more")
     return data, name
+
+
+def _read_bounded(read: Callable[[int], Any], limit: int, hint: int = 0) -> Any:
+    """Everything ``read(n)`` gives until it returns nothing, or ``limit + 1`` bytes: asked for in pieces of
+    at most ``hint + 1`` bytes, then 1 MiB, so that nothing is allocated for bytes that do not exist."""
+    parts, total, step = [], 0, min(hint, limit) + 1
+    while total <= limit:
+        part = read(min(step, limit + 1 - total))
+        if not isinstance(part, bytes):
+            return part
+        if not part:
+            break
+        parts.append(part)
+        total += len(part)
+        step = 1 << 20
+    return b"".join(parts)
 
 
 def _read_path(path: str | bytes, name: str) -> bytes:
@@ -318,7 +336,7 @@ def _read_path(path: str | bytes, name: str) -> bytes:
             raise RefgruError(f"{name}: expected a model file of at most {MAX_FILE_BYTES} bytes (MAX_FILE_BYTES), "
                               f"got {info.st_size}")
         with os.fdopen(os.dup(fd), "rb") as handle:
-            return handle.read(MAX_FILE_BYTES + 1)
+            return _read_bounded(handle.read, MAX_FILE_BYTES, info.st_size)
     except OSError as exc:
         raise RefgruError(f"path: expected a readable model file, got {name}, which cannot be read "
                           f"({exc.strerror or type(exc).__name__})") from None
