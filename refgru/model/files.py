@@ -250,7 +250,8 @@ def _read_keras_zip(data: bytes, name: str) -> Source:
         version = version.replace("x", "0")
     major = major_version(version, f"{name} metadata.json keras_version")
     if weights[:8] != HDF5_MAGIC:
-        raise RefgruError(f"{name} model.weights.h5: expected a readable HDF5 file, got one starting with {weights[:8]!r}")
+        raise RefgruError(f"{name} model.weights.h5: expected a readable HDF5 file, got one starting with "
+                          f"{weights[:8]!r}")
     h5 = _open_h5(weights, f"{name} model.weights.h5")
     return Source(config, major, str(version), "keras", keras_zip_weights(h5))
 
@@ -335,8 +336,7 @@ def _read_path(path: str | bytes, name: str) -> bytes:
         if info.st_size > MAX_FILE_BYTES:
             raise RefgruError(f"{name}: expected a model file of at most {MAX_FILE_BYTES} bytes (MAX_FILE_BYTES), "
                               f"got {info.st_size}")
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            return _read_bounded(handle.read, MAX_FILE_BYTES, info.st_size)
+        return _read_bounded(lambda n: os.read(fd, n), MAX_FILE_BYTES, info.st_size)
     except OSError as exc:
         raise RefgruError(f"path: expected a readable model file, got {name}, which cannot be read "
                           f"({exc.strerror or type(exc).__name__})") from None

@@ -374,8 +374,8 @@ class H5File:
 
     def _read_chunked(self, obj: _Objects, array: LazyArray, stored: np.dtype) -> np.ndarray:
         obj._get_chunk_params()
-        chunk = tuple(int(c) for c in obj._chunks[:-1]) if obj._chunks else ()
-        if len(chunk) != array.ndim or any(c < 1 for c in chunk) or obj._chunks[-1] != array.dtype.itemsize:
+        chunk = tuple(int(c) for c in obj._chunks or ())  # pyfive drops the trailing element-size dimension
+        if len(chunk) != array.ndim or any(c < 1 for c in chunk):
             raise RefgruError(f"{array.what}: expected a chunk shape of rank {array.ndim}, got {obj._chunks}")
         chunk_bytes = math.prod(chunk) * array.dtype.itemsize
         grid = math.prod(-(-s // c) for s, c in zip(array.shape, chunk, strict=True))
