@@ -26,8 +26,10 @@ from .registry import escape
 #: Classes that carry Python code in the file; refgru refuses them instead of running it.
 CODE_CLASSES = {"Lambda", "TFOpLambda", "SlicingOpLambda", "__lambda__", "function_lambda"}
 SAFE_MODULES = ("keras", "tf_keras", "builtins")
-#: The largest integer a config may hold (sizes, axes, counts); ``seed`` values may use 64 bits.
+#: The largest integer a config may hold (sizes, axes, counts) ...
 MAX_CONFIG_INT = 2**31 - 1
+#: ... except these keys, whose values are identifiers rather than sizes (64 bits).
+WIDE_INT_KEYS = {"seed", "shared_object_id"}
 #: The dtype names a config may hold (``dtype`` keys, DTypePolicy names); anything else is refused.
 DTYPES = {"float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16",
           "uint32", "uint64", "bool", "string", "mixed_float16", "mixed_bfloat16"}
@@ -118,7 +120,7 @@ def _check_value(value: Any, at: str, key: Any) -> None:
     if isinstance(value, bool) or value is None:
         return
     if isinstance(value, int):
-        limit = 2**64 if key == "seed" else MAX_CONFIG_INT
+        limit = 2**64 if key in WIDE_INT_KEYS else MAX_CONFIG_INT
         if not -limit <= value <= limit:
             raise RefgruError(f"{at} {escape(key)}: expected an integer of at most {limit} in size (MAX_CONFIG_INT), "
                               f"got one of {len(str(abs(value)))} digits")
