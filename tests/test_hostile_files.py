@@ -388,3 +388,29 @@ def test_real_2018_keras_file_reads_as_h5py_reads_it():
                 np.testing.assert_array_equal(np.asarray(array), group[name][()])
     x = np.load(os.path.join(os.path.dirname(REAL), "trafficflow_test_windows.npy"))[:16]
     assert model.predict(x).shape == (16, 1)
+
+
+NO_H5PY = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in {'h5py', 'tensorflow', 'keras', 'tf_keras', 'torch'}:
+            raise ImportError('blocked for this test: ' + name)
+sys.meta_path.insert(0, Block())
+import numpy as np, refgru
+for path in sys.argv[1:3]:
+    print(refgru.load_model(path).predict(np.load(sys.argv[3])).ravel().tolist())
+"""
+
+
+def test_loading_needs_neither_h5py_nor_libhdf5(tmp_path):
+    """The runtime reads both formats with NumPy and pyfive only: h5py is blocked in the child."""
+    (tmp_path / "m.keras").write_bytes(keras_bytes())
+    (tmp_path / "m.h5").write_bytes(h5_bytes())
+    np.save(tmp_path / "x.npy", X)
+    result = subprocess.run([sys.executable, "-c", NO_H5PY, str(tmp_path / "m.keras"), str(tmp_path / "m.h5"),
+                             str(tmp_path / "x.npy")], capture_output=True, text=True, timeout=TIMEOUT,
+                            env={**os.environ, "PYTHONPATH": ROOT})
+    assert result.returncode == 0, result.stderr[-2000:]
+    for line in result.stdout.strip().splitlines():
+        np.testing.assert_allclose(json.loads(line), expected().ravel(), rtol=1e-5, atol=1e-6)
