@@ -35,7 +35,8 @@ from pyfive.p5t import P5CompoundType, P5ReferenceType, P5SequenceType, P5String
 from ..errors import RefgruError
 from .files import guard
 
-MAX_METADATA_FACTOR = 4          # metadata bytes pyfive may read: this many times the file size, plus 16 MiB
+MAX_METADATA_FACTOR = 4          # metadata bytes pyfive may read: this many times the file size, plus 1 MiB
+READ_COST = 64                   # ... where every read costs this many bytes more than it returns
 MAX_OBJECTS = 1 << 16            # object headers parsed per file
 MAX_ATTRIBUTE_BYTES = 16 << 20   # one attribute's value (fixed-size data, or all its variable-length strings)
 MAX_STRING_BYTES = 16 << 20      # one variable-length string (a model_config)
@@ -67,7 +68,7 @@ class _Reader:
     def read(self, n: int | None = -1) -> bytes:
         end = len(self.data) if n is None or n < 0 else min(len(self.data), self.pos + n)
         chunk = self.data[self.pos:end] if end > self.pos else b""
-        self.left -= len(chunk) + 1
+        self.left -= len(chunk) + READ_COST
         if self.left < 0:
             raise RefgruError(f"{self.what}: expected HDF5 metadata of at most {MAX_METADATA_FACTOR} times the "
                               "file size (MAX_METADATA_FACTOR), got structures that refer to each other over and over")
@@ -166,7 +167,7 @@ class H5File:
 
     def __init__(self, data: bytes, what: str):
         self.data, self.what = data, what
-        self.fh = _Reader(data, MAX_METADATA_FACTOR * len(data) + (16 << 20), what)
+        self.fh = _Reader(data, MAX_METADATA_FACTOR * len(data) + (1 << 20), what)
         self._objects: dict[int, _Objects] = {}
         self._links: dict[int, dict[str, Any]] = {}
         self._heaps: dict[int, int] = {}
@@ -186,7 +187,8 @@ class H5File:
         if len(self._objects) >= MAX_OBJECTS:
             raise RefgruError(f"{self.what}: expected at most {MAX_OBJECTS} HDF5 objects (MAX_OBJECTS), got more")
         if not 0 <= address < len(self.data):
-            raise RefgruError(f"{self.what} {path!r}: expected an object inside the file, got address {address}")
+            raise RefgruError(f"{self.what} {path!r}: expected an object inside the file, got address {address} "
+                              "(a damaged or truncated file)")
         obj = _Objects(self.fh, address, global_heaps=self._heap_cache)
         obj.owner, obj.path = self, path
         self._objects[address] = obj
