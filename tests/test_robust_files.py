@@ -86,7 +86,7 @@ def _patch_declared_size(data: bytes, member: str, size: int) -> bytes:
 
 
 @pytest.mark.parametrize("member, limit", [("config.json", "MAX_CONFIG_BYTES"),
-                                           ("model.weights.h5", "MAX_WEIGHTS_BYTES")])
+                                           ("model.weights.h5", "MAX_FILE_BYTES")])
 def test_huge_declared_member_size(tmp_path, member, limit):
     """A member declaring ~4 GiB is refused from its header: nothing is decompressed."""
     data = _patch_declared_size(keras_bytes(), member, 0xFFFFFFF0)
@@ -229,7 +229,7 @@ def test_config_and_weights_disagree(tmp_path):
             "layer 'gru'", "features = 2", predict=True)  # input_dim is checked against the input on predict
     refused(tmp_path, h5_bytes(gru=[GRU_ARRAYS[0][:, :3]] + GRU_ARRAYS[1:]), "layer 'gru'")
     refused(tmp_path, keras_bytes(weights=keras_weights_bytes(gru=[np.array([b"ab"])] + GRU_ARRAYS[1:])),
-            "weights of layer 'gru': expected a numeric array", "|S2")
+            "weights of layer 'gru'", "expected a numeric dataset", "|S2")
     refused(tmp_path, keras_bytes(weights=keras_weights_bytes(gru=[GRU_ARRAYS[0] * np.nan] + GRU_ARRAYS[1:])),
             "kernel: expected finite values")
     float16 = {"name": "gru", "units": 2, "reset_after": True, "dtype": "float16"}
@@ -268,7 +268,7 @@ def test_weight_that_is_a_group(tmp_path):
     def edit(f):
         del f["layers/gru/cell/vars/0"]
         f.create_group("layers/gru/cell/vars/0")
-    refused(tmp_path, _edit_weights(edit), "weights of layer 'gru'", "expected an HDF5 dataset, got Group")
+    refused(tmp_path, _edit_weights(edit), "weights of layer 'gru'", "expected an HDF5 dataset, got a group")
 
 
 def test_external_storage_and_links_are_not_followed(tmp_path):
@@ -280,7 +280,7 @@ def test_external_storage_and_links_are_not_followed(tmp_path):
     def external(f):
         del f["layers/gru/cell/vars/0"]
         f.create_dataset("layers/gru/cell/vars/0", shape=(3, 6), dtype="float32", external=[(str(secret), 0, 72)])
-    refused(tmp_path, _edit_weights(external), "external or virtual storage")
+    refused(tmp_path, _edit_weights(external), "'/layers/gru/cell/vars/0'", "got external storage")
 
     other = tmp_path / "other.h5"
     with h5py.File(other, "w") as f:
@@ -289,7 +289,7 @@ def test_external_storage_and_links_are_not_followed(tmp_path):
     def link(f):
         del f["layers/gru/cell/vars/0"]
         f["layers/gru/cell/vars/0"] = h5py.ExternalLink(str(other), "w")
-    refused(tmp_path, _edit_weights(link), "weights of layer 'gru'")
+    refused(tmp_path, _edit_weights(link), "'/layers/gru/cell/vars/0'", "got an external link")
 
 
 def test_huge_declared_dataset_is_not_read(tmp_path, monkeypatch):
@@ -297,7 +297,7 @@ def test_huge_declared_dataset_is_not_read(tmp_path, monkeypatch):
     def edit(f):
         del f["layers/gru/cell/vars/0"]
         f.create_dataset("layers/gru/cell/vars/0", shape=(10**6, 10**6), dtype="float32", chunks=(1, 16))
-    refused(tmp_path, _edit_weights(edit), "expected an array of at most", "(1000000, 1000000)")
+    refused(tmp_path, _edit_weights(edit), "expected kernel ('?', 6)", "(1000000, 1000000)")
 
 
 def test_legacy_h5_without_model_config(tmp_path):
@@ -373,12 +373,12 @@ def _global_heap_free_space_shrunk(data: bytes) -> bytes:
 
 
 def test_corrupt_global_heap_is_refused_not_hung(tmp_path):
-    """libhdf5 loops forever on this file; refgru's child-process probe gives up and refuses it in bounded time."""
-    from refgru.model import h5probe
-
+    """libhdf5 loops forever on this file; pyfive stops at the end of the collection, so refgru (in this
+    process, with no probe) finishes at once: the heap's free-space size is not needed to read the strings."""
     path = tmp_path / "hang.h5"
     path.write_bytes(_global_heap_free_space_shrunk(h5_bytes()))
     code = (f"import refgru\ntry:\n    refgru.load_model({str(path)!r})\nexcept refgru.RefgruError as e:\n"
             "    print(e)\nelse:\n    print('loaded')\n")
-    result = subprocess.run([sys.executable, "-c", code], timeout=h5probe.PROBE_SECONDS + 30, capture_output=True, text=True)
-    assert "did not finish" in result.stdout and "global heap" in result.stdout, result.stdout + result.stderr
+    result = subprocess.run([sys.executable, "-c", code], timeout=60, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.count("\n") == 1, result.stdout + result.stderr
+    assert result.stdout == "loaded\n" or ": expected " in result.stdout, result.stdout

@@ -15,15 +15,28 @@ class lives in the user's code). Nothing in a config is ever imported, evaluated
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import RefgruError, describe
 from .ops import is_op
+from .registry import escape
 
 #: Classes that carry Python code in the file; refgru refuses them instead of running it.
 CODE_CLASSES = {"Lambda", "TFOpLambda", "SlicingOpLambda", "__lambda__", "function_lambda"}
 SAFE_MODULES = ("keras", "tf_keras", "builtins")
+#: The largest integer a config may hold (sizes, axes, counts) ...
+MAX_CONFIG_INT = 2**31 - 1
+#: ... except these keys, whose values are identifiers rather than sizes (64 bits).
+WIDE_INT_KEYS = {"seed", "shared_object_id"}
+#: The dtype names a config may hold (``dtype`` keys, DTypePolicy names); anything else is refused.
+DTYPES = {"float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16",
+          "uint32", "uint64", "bool", "string", "mixed_float16", "mixed_bfloat16"}
+#: Keras 3 op nodes: how many positional arguments a call may pass; no call may pass keyword arguments,
+#: so a file can never hand NumPy an ``out=`` (or a third positional ``out``) array.
+OP_ARITY = {"NotEqual": 2, "Equal": 2, "LogicalOr": 2, "LogicalAnd": 2, "LogicalNot": 1, "Any": 1, "All": 1,
+            "ExpandDims": 1, "Squeeze": 1, "ZerosLike": 1, "OnesLike": 1, "Concatenate": 1, "Cast": 1}
 
 
 @dataclass(frozen=True)
@@ -74,26 +87,48 @@ def _refuse(where: str, what: str) -> RefgruError:
 
 def check_safe(obj: Any, where: str = "model config") -> None:
     """Raise :class:`RefgruError` if ``obj`` (a parsed config) holds a lambda or a custom object."""
-    stack = [(obj, where)]
+    stack = [(obj, where, None)]
     while stack:
-        node, at = stack.pop()
+        node, at, key = stack.pop()
+        if not isinstance(node, (list, dict)):
+            _check_value(node, at, key)
         if isinstance(node, list):
-            stack.extend((item, at) for item in node)
+            stack.extend((item, at, key) for item in node)
         elif isinstance(node, dict):
             cls = node.get("class_name")
             config = node.get("config") if isinstance(node.get("config"), dict) else {}
             name = config.get("name", node.get("name"))
-            here = f"layer {str(name)[:60]!r} ({cls[:60]})" if isinstance(cls, str) and name is not None else at
+            here = at
+            if isinstance(cls, str) and name is not None:
+                here = f"layer {escape(name, 60)} ({escape(cls, 60)[1:-1]})"
             code = isinstance(cls, str) and cls in CODE_CLASSES
             if code or "function_type" in config and config.get("function_type") == "lambda":
                 raise _refuse(here, f"a {cls}, which holds Python code")
             module = node.get("module")
             if isinstance(module, str) and module.split(".")[0] not in SAFE_MODULES:
-                raise _refuse(here, f"a custom object from module {module!r}")
+                raise _refuse(here, f"a custom object from module {escape(module)}")
             registered = node.get("registered_name")
             if isinstance(cls, str) and registered not in (None, cls) and not str(registered).startswith("keras"):
-                raise _refuse(here, f"a custom object registered as {registered!r}")
-            stack.extend((value, here) for value in node.values())
+                raise _refuse(here, f"a custom object registered as {escape(registered)}")
+            if key == "dtype" and isinstance(config.get("name"), str):  # a DTypePolicy: its name is the dtype
+                _check_value(config["name"], here, "dtype")
+            stack.extend((value, here, k) for k, value in node.items())
+
+
+def _check_value(value: Any, at: str, key: Any) -> None:
+    """A config leaf: numbers finite and bounded, dtype names from :data:`DTYPES`."""
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, int):
+        limit = 2**64 if key in WIDE_INT_KEYS else MAX_CONFIG_INT
+        if not -limit <= value <= limit:
+            raise RefgruError(f"{at} {escape(key)}: expected an integer of at most {limit} in size (MAX_CONFIG_INT), "
+                              f"got one of {len(str(abs(value)))} digits")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise RefgruError(f"{at} {escape(key)}: expected a finite number, got {value}")
+    elif isinstance(value, str) and key == "dtype" and value not in DTYPES:
+        raise RefgruError(f"{at} dtype: expected one of {', '.join(sorted(DTYPES))}, got {escape(value)}")
 
 
 def _is_leaf(value: Any) -> bool:
@@ -156,6 +191,9 @@ def _entry(spec: Any, index: int) -> Entry:
     name = spec.get("name") or spec["config"].get("name")
     if not isinstance(name, str):
         raise RefgruError(f"layers[{index}] name: expected a string, got {describe(name)}")
+    if any(not ch.isprintable() for ch in name) or len(name) > 1000:
+        raise RefgruError(f"layers[{index}] name: expected a printable name of at most 1000 characters, "
+                          f"got {escape(name)}")
     return Entry(name, spec["class_name"], {**spec["config"], "name": name}, spec.get("module"), op=is_op(spec))
 
 
@@ -189,12 +227,24 @@ def _functional(config: Any) -> Graph:
         raise RefgruError("Functional config layers: expected unique layer names, got duplicates")
     for entry, spec in zip(entries, config["layers"], strict=True):
         nodes = spec.get("inbound_nodes", [])
-        entry.calls = [_parse_call(node, names, f"layer {entry.name!r}") for node in nodes]
+        entry.calls = [_parse_call(node, names, f"layer {escape(entry.name)}") for node in nodes]
+        if entry.op:
+            _check_op(entry)
     inputs = io_structure(config.get("input_layers"), "input_layers")
     graph = Graph("Functional", config.get("name", "model"), entries, inputs,
                   io_structure(config.get("output_layers"), "output_layers"))
     _check_refs(graph, names)
     return graph
+
+
+def _check_op(entry: Entry) -> None:
+    """An op node's calls pass at most :data:`OP_ARITY` positional arguments and no keyword arguments."""
+    arity = OP_ARITY.get(entry.class_name)
+    for call in entry.calls:
+        if arity is None or len(call.args) > arity or call.kwargs:
+            raise RefgruError(f"op {escape(entry.name)} ({escape(entry.class_name)[1:-1]}) call: expected at most "
+                              f"{arity or 0} positional arguments and no keyword arguments, got {len(call.args)} "
+                              f"and keywords {', '.join(escape(k) for k in list(call.kwargs)[:5]) or 'none'}")
 
 
 def _refs(value: Any):

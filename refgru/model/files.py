@@ -8,7 +8,10 @@ layer order, not by layer name.
 ``.h5``: root attributes ``model_config`` (JSON) and ``keras_version``; group ``model_weights`` with a
 group per layer name whose ``weight_names`` attribute lists its datasets in ``get_weights()`` order.
 
-h5py is imported only here, inside the functions that open files. No pickle is ever loaded.
+The source (a path, ``bytes`` or a binary file object) is read once into memory; everything after that
+parses those bytes. HDF5 is read with :mod:`refgru.model.hdf5` (pyfive, bounded and checked), whose
+weights are lazy: a layer's builder checks each dataset's shape against its config before it is read.
+No pickle is ever loaded, no other file is opened, no process is spawned.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ import io
 import json
 import os
 import re
+import stat
 import zipfile
-import zlib
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -27,14 +30,13 @@ import numpy as np
 
 from ..errors import RefgruError, describe
 from .config import Entry
-from .h5probe import probe
-from .registry import KERAS_VAR_GROUPS
+from .registry import KERAS_VAR_GROUPS, escape
 
 ZIP_MAGIC, HDF5_MAGIC = b"PK\x03\x04", b"\x89HDF\r\n\x1a\n"
 
 #: Limits on what is read from an untrusted file (raise them on the module if a real model needs it).
 MAX_CONFIG_BYTES = 16 << 20          # config.json, metadata.json, the .h5 model_config attribute
-MAX_WEIGHTS_BYTES = 2 << 30          # model.weights.h5 inside a .keras zip; also each weight array
+MAX_FILE_BYTES = 3 << 30             # the model file, and model.weights.h5 inside a .keras zip
 MAX_COMPRESSION_RATIO = 100          # declared size / compressed size, for zip members over 16 MiB
 MAX_CONFIG_DEPTH = 100               # nesting of lists and dicts in a config
 
@@ -97,62 +99,50 @@ def _json(text: bytes | str, what: str) -> Any:
     return value
 
 
-def _dataset(h5: Any, node: Any, what: str) -> np.ndarray:
-    """Read one weight dataset, refusing links to other files, external or virtual storage, non-numeric
-    dtypes and arrays over ``MAX_WEIGHTS_BYTES`` before any data is read."""
-    import h5py
-
-    if not isinstance(node, h5py.Dataset):
-        raise RefgruError(f"{what}: expected an HDF5 dataset, got {type(node).__name__}")
-    if node.file.id != h5.id:
-        raise RefgruError(f"{what}: expected a dataset in the model file itself, got a link to another file")
-    if node.is_virtual or node.external:
-        raise RefgruError(f"{what}: expected a dataset stored in the model file, got external or virtual storage")
-    if node.dtype.kind not in "biuf":
-        raise RefgruError(f"{what}: expected a numeric array, got a dataset of shape {node.shape} and dtype "
-                          f"{node.dtype}")
-    if node.size * node.dtype.itemsize > MAX_WEIGHTS_BYTES:
-        raise RefgruError(f"{what}: expected an array of at most {MAX_WEIGHTS_BYTES} bytes, got a dataset of "
-                          f"shape {node.shape} and dtype {node.dtype}")
-    return _array(node[()], what)
-
-
-def _array(value: Any, what: str) -> np.ndarray:
-    array = np.asarray(value)
-    if array.dtype.kind not in "biuf":
-        raise RefgruError(f"{what}: expected a numeric array, got {describe(array)}")
-    return array
-
-
-def _attr_list(group: Any, name: str) -> list[str]:
-    """An attribute list that Keras may have split into ``name0, name1, ...`` chunks."""
-    if name in group.attrs:
-        values = list(group.attrs[name])
-    else:
-        values, i = [], 0
-        while f"{name}{i}" in group.attrs:
-            values += list(group.attrs[f"{name}{i}"])
-            i += 1
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
-
-
-#: What h5py raises on a damaged file (HDF5 errors arrive as OSError, RuntimeError, KeyError or ValueError).
-H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError, OverflowError, MemoryError)
-
-
 @contextlib.contextmanager
-def h5_errors(what: str) -> Iterator[None]:
-    """Turn an h5py error from a damaged file into a RefgruError naming ``what``."""
+def guard(what: str) -> Iterator[None]:
+    """Turn any error of the parser on a damaged file into one :class:`RefgruError` naming ``what``.
+
+    pyfive is a parser of untrusted bytes: what it raises on a file it does not expect (``struct.error``,
+    ``AssertionError``, ``KeyError``, ``RecursionError``...) says only that the file is damaged."""
     try:
         yield
     except RefgruError:
         raise
-    except H5_ERRORS as exc:
-        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        raise RefgruError(f"{what}: expected a readable HDF5 file, got a damaged one ({reason})") from None
+    except Exception as exc:  # noqa: BLE001  (every parser failure means the same thing: a damaged file)
+        reason = (str(exc).splitlines() or [""])[0][:160] or "no detail"
+        raise RefgruError(f"{what}: expected a readable HDF5 file, got a damaged one "
+                          f"({type(exc).__name__}: {reason!r})") from None
 
 
-def keras_zip_weights(h5: Any) -> Callable[[list[Entry]], Callable[[Entry], list[np.ndarray]]]:
+def _attr_list(h5: Any, group: Any, name: str) -> list[str]:
+    """An attribute list that Keras may have split into ``name0, name1, ...`` chunks."""
+    attrs = h5.attrs(group)
+    if name in attrs:
+        values = attrs[name]
+    else:
+        values, i = [], 0
+        while f"{name}{i}" in attrs:
+            values += _strings(attrs[f"{name}{i}"], f"{group.path!r} attribute {name}{i}")
+            i += 1
+    return _strings(values, f"{group.path!r} attribute {name!r}")
+
+
+def _strings(value: Any, what: str) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    raise RefgruError(f"{what}: expected a list of strings, got {describe(value)}")
+
+
+def _lazy_dataset(h5: Any, node: Any, what: str) -> Any:
+    if node is None:
+        raise RefgruError(f"{what}: expected a dataset, got a missing link")
+    return h5.dataset(node, f"{what} dataset {escape(node.path)}")
+
+
+def keras_zip_weights(h5: Any) -> Callable[[list[Entry]], Callable[[Entry], list[Any]]]:
     """Weights of a ``.keras`` file: ``layers/<snake_case(class)>[_n]/<group>/<i>`` per layer."""
     def for_entries(entries: list[Entry]):
         paths, counts = {}, {}
@@ -164,56 +154,49 @@ def keras_zip_weights(h5: Any) -> Callable[[list[Entry]], Callable[[Entry], list
             counts[base] = n
             paths[entry.name] = f"layers/{base}" + (f"_{n}" if n else "")
 
-        def get(entry: Entry) -> list[np.ndarray]:
-            with h5_errors(f"weights of layer {entry.name!r}"):
-                return read(entry)
-
-        def read(entry: Entry) -> list[np.ndarray]:
-            arrays = []
-            for group in KERAS_VAR_GROUPS.get(entry.class_name, ("vars",)):
-                node = h5.get(f"{paths.get(entry.name, '?')}/{group}")
-                if node is None:
-                    continue
-                keys = sorted(node.keys(), key=lambda k: int(k) if k.isdigit() else -1)
-                arrays += [_dataset(h5, node[k], f"weights of layer {entry.name!r}") for k in keys]
-            return arrays
+        def get(entry: Entry) -> list[Any]:
+            what = f"{h5.what} weights of layer {escape(entry.name)}"
+            with guard(what):
+                arrays = []
+                for group in KERAS_VAR_GROUPS.get(entry.class_name, ("vars",)):
+                    node = h5.get(f"{paths.get(entry.name, '?')}/{group}")
+                    if node is None:
+                        continue
+                    keys = sorted(h5.links(node), key=lambda k: int(k) if k.isdigit() else -1)
+                    arrays += [_lazy_dataset(h5, h5.get(k, node), what) for k in keys]
+                return arrays
         return get
     return for_entries
 
 
-def legacy_h5_weights(h5: Any) -> Callable[[list[Entry]], Callable[[Entry], list[np.ndarray]]]:
+def legacy_h5_weights(h5: Any) -> Callable[[list[Entry]], Callable[[Entry], list[Any]]]:
     """Weights of a legacy ``.h5`` file: ``model_weights/<layer name>/<weight_names[i]>``."""
-    with h5_errors("model_weights"):
+    with guard("model_weights"):
         root = h5.get("model_weights")
     if root is None:
         raise RefgruError("model_weights: expected the group of a model saved with model.save(), got a file without it")
 
-    def get(entry: Entry) -> list[np.ndarray]:
-        with h5_errors(f"weights of layer {entry.name!r}"):
-            return read(entry)
-
-    def read(entry: Entry) -> list[np.ndarray]:
-        group = root.get(entry.name)
-        if group is None:
-            return []
-        arrays = []
-        for name in _attr_list(group, "weight_names"):
-            if name not in group:
-                raise RefgruError(f"weights of layer {entry.name!r}: expected the dataset {name!r} that weight_names "
-                                  "lists, got none")
-            arrays.append(_dataset(h5, group[name], f"weights of layer {entry.name!r}"))
-        return arrays
+    def get(entry: Entry) -> list[Any]:
+        what = f"{h5.what} weights of layer {escape(entry.name)}"
+        with guard(what):
+            group = h5.get(entry.name, root)
+            if group is None:
+                return []
+            arrays = []
+            for name in _attr_list(h5, group, "weight_names"):
+                node = h5.get(name, group)
+                if node is None:
+                    raise RefgruError(f"{what}: expected the dataset {escape(name)} that weight_names lists, got none")
+                arrays.append(_lazy_dataset(h5, node, what))
+            return arrays
     return lambda entries: get
 
 
-def _open_h5(data: Any, what: str):
-    import h5py  # an optional import: only loading a file needs it
+def _open_h5(data: bytes, what: str):
+    from .hdf5 import H5File  # pyfive is imported when an HDF5 file is first read, not by ``import refgru``
 
-    probe(data, what)  # a damaged file can make libhdf5 loop forever: try it in a child process first
-    try:
-        return h5py.File(data, "r")
-    except H5_ERRORS as exc:
-        raise RefgruError(f"{what}: expected a readable HDF5 file, got a damaged or truncated one ({exc})") from None
+    with guard(what):
+        return H5File(data, what)
 
 
 def _check_members(archive: zipfile.ZipFile, path: str) -> None:
@@ -237,68 +220,136 @@ def _read_member(archive: zipfile.ZipFile, name: str, limit: int, path: str) -> 
         raise RefgruError(f"{where}: expected a compression ratio of at most {MAX_COMPRESSION_RATIO}, got "
                           f"{info.file_size} bytes from {info.compress_size} (a zip bomb?)")
     with archive.open(info) as member:
-        data = member.read(limit + 1)
+        data = _read_bounded(member.read, limit, info.file_size)
     if len(data) > limit:
         raise RefgruError(f"{where}: expected at most {limit} bytes, got more than its header declares")
     return data
 
 
-@contextlib.contextmanager
-def _read_keras_zip(path: str) -> Iterator[Source]:
+def _read_keras_zip(data: bytes, name: str) -> Source:
     try:
-        with zipfile.ZipFile(path) as archive:
-            _check_members(archive, path)
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            _check_members(archive, name)
             members = set(archive.namelist())
             for member in ("config.json", "model.weights.h5"):
                 if member not in members:
-                    raise RefgruError(f"{path}: expected a .keras zip with config.json, metadata.json and "
+                    raise RefgruError(f"{name}: expected a .keras zip with config.json, metadata.json and "
                                       f"model.weights.h5, got one without {member}")
-            config = _json(_read_member(archive, "config.json", MAX_CONFIG_BYTES, path), f"{path} config.json")
-            meta = _json(_read_member(archive, "metadata.json", MAX_CONFIG_BYTES, path),
-                         f"{path} metadata.json") if "metadata.json" in members else {}
-            weights = _read_member(archive, "model.weights.h5", MAX_WEIGHTS_BYTES, path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError,
-            RuntimeError, zlib.error) as exc:
-        if isinstance(exc, RefgruError):
-            raise
-        raise RefgruError(f"{path}: expected a readable .keras zip, got a damaged or truncated one ({exc})") from None
+            config = _json(_read_member(archive, "config.json", MAX_CONFIG_BYTES, name), f"{name} config.json")
+            meta = _json(_read_member(archive, "metadata.json", MAX_CONFIG_BYTES, name),
+                         f"{name} metadata.json") if "metadata.json" in members else {}
+            weights = _read_member(archive, "model.weights.h5", MAX_FILE_BYTES, name)
+    except RefgruError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (zipfile and zlib on a damaged zip: many types, one meaning)
+        raise RefgruError(f"{name}: expected a readable .keras zip, got a damaged or truncated one "
+                          f"({type(exc).__name__}: {escape(str(exc)[:160])})") from None
     version = meta.get("keras_version") if isinstance(meta, dict) else None
     if version is None:  # no metadata: tf-keras configs name their own module
         version = "2.x" if "tf_keras" in str(config.get("module", "") if isinstance(config, dict) else "") else "3.x"
         version = version.replace("x", "0")
-    major = major_version(version, f"{path} metadata.json keras_version")
-    with _open_h5(io.BytesIO(weights), f"{path} model.weights.h5") as h5:
-        yield Source(config, major, str(version), "keras", keras_zip_weights(h5))
+    major = major_version(version, f"{name} metadata.json keras_version")
+    if weights[:8] != HDF5_MAGIC:
+        raise RefgruError(f"{name} model.weights.h5: expected a readable HDF5 file, got one starting with "
+                          f"{weights[:8]!r}")
+    h5 = _open_h5(weights, f"{name} model.weights.h5")
+    return Source(config, major, str(version), "keras", keras_zip_weights(h5))
 
 
-@contextlib.contextmanager
-def _read_legacy_h5(path: str) -> Iterator[Source]:
-    with _open_h5(path, path) as h5:
-        with h5_errors(path):
-            if "model_config" not in h5.attrs:
-                raise RefgruError(f"{path}: expected a model saved with model.save() (root attribute model_config), "
-                                  "got an HDF5 file without one (a save_weights() file holds no architecture)")
-            raw = h5.attrs["model_config"]
-            if not isinstance(raw, (bytes, str)):
-                raise RefgruError(f"{path} model_config: expected JSON text, got {describe(raw)}")
-            config = _json(raw.decode() if isinstance(raw, bytes) else raw, f"{path} model_config")
-            version = h5.attrs.get("keras_version", h5.get("model_weights", h5).attrs.get("keras_version"))
-            if version is None:
-                raise RefgruError(f"{path} keras_version: expected the version of Keras that saved the file, got none")
-            version = version.decode() if isinstance(version, bytes) else str(version)
-        yield Source(config, major_version(version, f"{path} keras_version"), version, "h5", legacy_h5_weights(h5))
+def _read_legacy_h5(data: bytes, name: str) -> Source:
+    h5 = _open_h5(data, name)
+    with guard(name):
+        attrs = h5.attrs(h5.root)
+        if "model_config" not in attrs:
+            raise RefgruError(f"{name}: expected a model saved with model.save() (root attribute model_config), "
+                              "got an HDF5 file without one (a save_weights() file holds no architecture)")
+        raw = attrs["model_config"]
+        if not isinstance(raw, str):
+            raise RefgruError(f"{name} model_config: expected JSON text, got {describe(raw)}")
+        config = _json(raw, f"{name} model_config")
+        version = attrs.get("keras_version")
+        if version is None:
+            weights_root = h5.get("model_weights")
+            version = h5.attrs(weights_root).get("keras_version") if weights_root is not None else None
+        if version is None:
+            raise RefgruError(f"{name} keras_version: expected the version of Keras that saved the file, got none")
+    return Source(config, major_version(version, f"{name} keras_version"), str(version), "h5", legacy_h5_weights(h5))
 
 
-def open_model_file(path: str | os.PathLike) -> contextlib.AbstractContextManager[Source]:
-    """Open ``path`` as a ``.keras`` zip or a legacy ``.h5`` file (by content, not by extension)."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise RefgruError(f"path: expected an existing .keras or .h5 model file, got {path!r}, which "
-                          f"{'is a directory' if os.path.isdir(path) else 'does not exist'}")
-    with open(path, "rb") as handle:
-        head = handle.read(8)
+def read_source(source: Any) -> tuple[bytes, str]:
+    """The bytes of ``source`` (a path, ``bytes``, or a binary file object), read once, and its name.
+
+    A path is opened once, without blocking (a FIFO is refused, not waited on), and must be a regular file."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data, name = bytes(source), "<bytes>"
+    elif isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        name = escape(path) if isinstance(path, str) else escape(os.fsdecode(path))
+        data = _read_path(path, name)
+    elif callable(getattr(source, "read", None)):
+        name = "<file object>"
+        try:
+            data = _read_bounded(source.read, MAX_FILE_BYTES)
+        except RefgruError:
+            raise
+        except Exception as exc:  # noqa: BLE001  (whatever the caller's object raises)
+            raise RefgruError(f"source: expected a readable binary file object, got one whose read() raised "
+                              f"{type(exc).__name__}") from None
+        if not isinstance(data, bytes):
+            raise RefgruError(f"source: expected a binary file object (read() returning bytes), got {describe(data)}")
+    else:
+        raise RefgruError(f"source: expected a path, bytes or a binary file object, got {describe(source)}")
+    if len(data) > MAX_FILE_BYTES:
+        raise RefgruError(f"{name}: expected a model file of at most {MAX_FILE_BYTES} bytes (MAX_FILE_BYTES), got more")
+    return data, name
+
+
+def _read_bounded(read: Callable[[int], Any], limit: int, hint: int = 0) -> Any:
+    """Everything ``read(n)`` gives until it returns nothing, or ``limit + 1`` bytes: asked for in pieces of
+    at most ``hint + 1`` bytes, then 1 MiB, so that nothing is allocated for bytes that do not exist."""
+    parts, total, step = [], 0, min(hint, limit) + 1
+    while total <= limit:
+        part = read(min(step, limit + 1 - total))
+        if not isinstance(part, bytes):
+            return part
+        if not part:
+            break
+        parts.append(part)
+        total += len(part)
+        step = 1 << 20
+    return b"".join(parts)
+
+
+def _read_path(path: str | bytes, name: str) -> bytes:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+                     | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        what = "is a directory" if os.path.isdir(path) else "does not exist" if not os.path.lexists(path) \
+            else f"cannot be opened ({exc.strerror})"
+        raise RefgruError(f"path: expected an existing .keras or .h5 model file, got {name}, which {what}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise RefgruError(f"path: expected a regular .keras or .h5 model file, got {name}, which is "
+                              "a directory, device, FIFO or socket")
+        if info.st_size > MAX_FILE_BYTES:
+            raise RefgruError(f"{name}: expected a model file of at most {MAX_FILE_BYTES} bytes (MAX_FILE_BYTES), "
+                              f"got {info.st_size}")
+        return _read_bounded(lambda n: os.read(fd, n), MAX_FILE_BYTES, info.st_size)
+    except OSError as exc:
+        raise RefgruError(f"path: expected a readable model file, got {name}, which cannot be read "
+                          f"({exc.strerror or type(exc).__name__})") from None
+    finally:
+        os.close(fd)
+
+
+def open_model_file(source: Any) -> Source:
+    """Read ``source`` as a ``.keras`` zip or a legacy ``.h5`` file (by content, not by extension)."""
+    data, name = read_source(source)
+    head = data[:8]
     if head.startswith(ZIP_MAGIC):
-        return _read_keras_zip(path)
+        return _read_keras_zip(data, name)
     if head == HDF5_MAGIC:
-        return _read_legacy_h5(path)
-    raise RefgruError(f"{path}: expected a Keras .keras zip or .h5 (HDF5) file, got a file starting with {head!r}")
+        return _read_legacy_h5(data, name)
+    raise RefgruError(f"{name}: expected a Keras .keras zip or .h5 (HDF5) file, got a file starting with {head!r}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from .config import Entry, Graph, parse_model_config
 from .files import major_version, open_model_file
 from .model import Model
 from .ops import build_op
-from .registry import Context, build
+from .registry import Context, build, unexpected
 
 
 def build_model(graph: Graph, weights: Callable[[Entry], list[np.ndarray]], keras_version: int,
@@ -35,25 +35,29 @@ def build_model(graph: Graph, weights: Callable[[Entry], list[np.ndarray]], kera
     return Model(graph, built, keras_version, version_string, source)
 
 
-def load_model(path: str | os.PathLike) -> Model:
-    """Load a saved Keras model with NumPy and h5py only.
+def load_model(source: str | os.PathLike | bytes | BinaryIO) -> Model:
+    """Load a saved Keras model with NumPy and pyfive only.
 
     Arguments:
-        path: a ``.keras`` zip (Keras 3 or tf-keras) or a legacy ``.h5`` file (tf-keras, Keras 2.x,
-            Keras 3); the format is recognised from the content.
+        source: a ``.keras`` zip (Keras 3 or tf-keras) or a legacy ``.h5`` file (tf-keras, Keras 2.x,
+            Keras 3), as a path, as ``bytes`` (the file's content) or as a binary file object; it is
+            read once, and the format is recognised from the content.
 
     Returns:
         A :class:`~refgru.model.Model`. The Keras version that saved the file decides version-dependent
         semantics (``hard_sigmoid``, mask merging, the output container).
 
     Raises:
-        RefgruError: a missing, damaged or truncated file, an unsupported or code-carrying layer
-            (``Lambda``, custom objects), or weights whose shapes contradict the config.
+        RefgruError: a missing, damaged, truncated or hostile file, an unsupported or code-carrying layer
+            (``Lambda``, custom objects), or weights whose shapes contradict the config. Nothing else
+            escapes (see ``docs/security.md``).
     """
-    with open_model_file(path) as source:
-        graph = parse_model_config(source.config)
-        getter = source.weights(graph.entries)
-        return build_model(graph, getter, source.keras_version, source.version_string, os.fspath(path))
+    with unexpected("model file"):
+        opened = open_model_file(source)
+        graph = parse_model_config(opened.config)
+        getter = opened.weights(graph.entries)
+        name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else f"<{type(source).__name__}>"
+        return build_model(graph, getter, opened.keras_version, opened.version_string, str(name))
 
 
 def from_keras(keras_model: Any) -> Model:

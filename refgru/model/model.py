@@ -17,7 +17,7 @@ from ..errors import RefgruError, describe
 from ..weights import as_numeric
 from .config import Graph, Ref, map_tree
 from .layers_rnn import GRULayer
-from .registry import Layer, where
+from .registry import Layer, escape, unexpected, where
 
 
 def map_refs(value: Any, fn: Callable[[Ref], Any]) -> Any:
@@ -48,6 +48,9 @@ class Model:
         self.keras_version, self.version_string, self.source = keras_version, version_string, source
         self._entries = {e.name: e for e in graph.entries}
         self.layers: list[Layer] = [built[e.name] for e in graph.entries if not e.op]
+        self._by_name: dict[str, Layer] = {}
+        for layer in self.layers:
+            self._by_name.setdefault(layer.name, layer)
         self._inputs = list(_flatten(graph.inputs))
         self.input_names = [r.layer for r in self._inputs]
         self.output_names = [r.layer for r in _flatten(graph.outputs)]
@@ -59,10 +62,14 @@ class Model:
         self.tuple_outputs = False
 
     def get_layer(self, name: str) -> Layer:
-        for layer in self.layers:
-            if layer.name == name:
-                return layer
-        raise RefgruError(f"name: expected one of {[layer.name for layer in self.layers]}, got {name!r}")
+        """The layer called ``name`` (a dict lookup: linear-time loops over layers stay linear)."""
+        layer = self._by_name.get(name) if isinstance(name, str) else None
+        if layer is None:
+            names = list(self._by_name)
+            shown = ", ".join(escape(n) for n in names[:10]) + (", ..." if len(names) > 10 else "")
+            raise RefgruError(f"name: expected the name of one of the {len(self.layers)} layers ({shown}), "
+                              f"got {escape(name)}")
+        return layer
 
     def _schedule(self) -> list[tuple[str, int]]:
         """The ``(layer, node)`` calls the outputs need, each after the calls it reads (iterative DFS)."""
@@ -117,9 +124,10 @@ class Model:
             if str(exc).startswith(("layer ", "op ")):
                 raise
             raise RefgruError(f"{where(entry.config, entry.class_name)} {exc}") from None
-        except (ValueError, IndexError, TypeError) as exc:
+        except Exception as exc:  # noqa: BLE001  (MemoryError, OverflowError... from sizes in the file or x)
+            reason = (str(exc).splitlines() or [""])[0][:160]
             raise RefgruError(f"{where(entry.config, entry.class_name)} input: expected arrays this layer accepts, "
-                              f"got {describe(args[0] if args else None)} ({exc})") from None
+                              f"got {describe(args[0] if args else None)} ({type(exc).__name__}: {reason!r})") from None
 
     def _call_layer(self, layer: Layer, call, args: list, kwargs: dict, implicit: Any) -> tuple[list, list]:
         """Call ``layer`` with the mask Keras would give it; return its outputs and output masks as lists."""
@@ -167,7 +175,8 @@ class Model:
 
     def __call__(self, x: Any) -> Any:
         """Run the model on ``x`` (an array, a list of arrays, or a dict by input name) in one batch."""
-        return self._run(self._feeds(x))
+        with unexpected("x"):
+            return self._run(self._feeds(x))
 
     def predict(self, x: Any, batch_size: int | None = None) -> Any:
         """Keras's ``model.predict``: outputs with the structure Keras returns (see ``docs/porting.md``).
@@ -177,13 +186,15 @@ class Model:
             batch_size: run ``batch_size`` rows at a time (``None``: all at once); a stateful GRU
                 carries its state from batch to batch as in Keras.
         """
-        feeds = self._feeds(x)
-        if batch_size is None:
-            return self._run(feeds)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+                                       or batch_size < 1):
             raise RefgruError(f"batch_size: expected a positive int or None, got {describe(batch_size)}")
-        parts = [self._run([f[i:i + batch_size] for f in feeds]) for i in range(0, len(feeds[0]), batch_size)]
-        return _concat(parts)
+        with unexpected("x"):
+            feeds = self._feeds(x)
+            if batch_size is None:
+                return self._run(feeds)
+            parts = [self._run([f[i:i + batch_size] for f in feeds]) for i in range(0, len(feeds[0]), batch_size)]
+            return _concat(parts)
 
     def reset_states(self) -> None:
         """Forget the state that stateful GRUs carry between calls."""

@@ -13,8 +13,9 @@ Nothing here imports Keras, and nothing from the file is ever executed: a class 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -108,9 +109,31 @@ def register(*class_names: str, var_groups: tuple[str, ...] | None = None):
     return add
 
 
-def where(cfg: dict, class_name: str | None = None) -> str:
-    """``layer 'gru' (GRU)``: how error messages name a layer."""
-    return f"layer {cfg.get('name', '?')!r}" + (f" ({class_name})" if class_name else "")
+@contextlib.contextmanager
+def unexpected(what: str) -> Iterator[None]:
+    """The last line of defence of ``load_model`` and ``predict``: any error that is not already a
+    :class:`RefgruError` (``MemoryError`` from a huge size, ``OverflowError``, ``RecursionError``...)
+    becomes one, naming ``what`` and the original error type, so only :class:`RefgruError` escapes."""
+    try:
+        yield
+    except RefgruError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (by design: the caller's contract is one error type)
+        reason = (str(exc).splitlines() or [""])[0][:160]
+        raise RefgruError(f"{what}: expected input refgru can handle, got one that failed with "
+                          f"{type(exc).__name__}: {reason!r}") from None
+
+
+def escape(value: Any, limit: int = 80) -> str:
+    """``value`` quoted for a one-line message: ``repr`` escapes newlines and every non-printable character."""
+    text = value if isinstance(value, str) else str(value)
+    return repr(text[:limit] + ("..." if len(text) > limit else ""))
+
+
+def where(cfg: dict, class_name: Any = None) -> str:
+    """``layer 'gru' (GRU)``: how error messages name a layer (both names escaped)."""
+    name = cfg.get("name", "?") if isinstance(cfg, dict) else "?"
+    return f"layer {escape(name)}" + (f" ({escape(class_name)[1:-1]})" if class_name else "")
 
 
 def build(spec: dict, weights: Sequence[np.ndarray], ctx: Context) -> Layer:
@@ -123,12 +146,12 @@ def build(spec: dict, weights: Sequence[np.ndarray], ctx: Context) -> Layer:
     if builder is None:
         supported = ", ".join(sorted(REGISTRY))
         raise RefgruError(f"{where(cfg, class_name)}: expected a supported layer class ({supported}), "
-                          f"got unsupported class {class_name!r}")
+                          f"got unsupported class {escape(class_name)}")
     try:
         layer = builder(cfg, list(weights), ctx)
     except RefgruError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+    except Exception as exc:  # noqa: BLE001  (a config value of the wrong type or size, in any builder)
         raise RefgruError(f"{where(cfg, class_name)} config: expected the keys and values Keras saves for "
                           f"{class_name}, got a config it cannot be built from ({type(exc).__name__}: {exc})") from None
     layer.class_name = class_name
@@ -139,18 +162,28 @@ def _fits(shape: tuple, expected: tuple) -> bool:
     return len(shape) == len(expected) and all(e is None or e == d for d, e in zip(shape, expected, strict=True))
 
 
-def check_weights(cfg: dict, class_name: str, weights: Sequence[np.ndarray],
+def check_weights(cfg: dict, class_name: str, weights: Sequence[Any],
                   expected: list[tuple[str, tuple]]) -> list[np.ndarray]:
-    """Check that ``weights`` match ``expected = [(name, shape)]`` (``None`` in a shape matches any size)."""
+    """Check that ``weights`` match ``expected = [(name, shape)]`` (``None`` in a shape matches any size),
+    then read them.
+
+    A weight read from a file is a lazy dataset (:class:`refgru.model.hdf5.LazyArray`) with ``shape`` and
+    ``dtype`` but no data yet: its data is read only here, after its declared shape matched the config,
+    so a file cannot make refgru allocate for an array its config does not ask for."""
     def text(shapes):
         return ", ".join(str(tuple("?" if d is None else d for d in s)) for s in shapes) or "none"
     shapes = [tuple(np.shape(w)) for w in weights]
     ok = len(shapes) == len(expected) and all(_fits(s, e) for s, (_, e) in zip(shapes, expected, strict=True))
     if not ok:
         names = ", ".join(f"{n} {text([s])}" for n, s in expected) or "no arrays"
+        shown = text(shapes[:8]) + (", ..." if len(shapes) > 8 else "")
         raise RefgruError(f"{where(cfg, class_name)} weights: expected {names} from its config, "
-                          f"got {len(shapes)} arrays of shapes {text(shapes)}")
-    return [np.asarray(w) for w in weights]
+                          f"got {len(shapes)} arrays of shapes {shown}")
+    arrays = [w.read() if callable(getattr(w, "read", None)) else np.asarray(w) for w in weights]
+    for (name, _), array in zip(expected, arrays, strict=True):
+        if array.dtype.kind not in "biuf":
+            raise RefgruError(f"{where(cfg, class_name)} weights: expected a numeric {name}, got {describe(array)}")
+    return arrays
 
 
 def layer_dtype(cfg: dict, default: str = "float32") -> np.dtype:

@@ -9,11 +9,11 @@ RULE_WIDTH = 100
 
 def _inputs(entry: Any) -> str:
     """The layers whose outputs ``entry`` reads, ``name[i]`` for an output other than the first."""
-    names, stack = [], [call.args for call in entry.calls]
+    names, stack = [], [call.args for call in reversed(entry.calls)]
     while stack:
-        item = stack.pop(0)
+        item = stack.pop()
         if isinstance(item, list):
-            stack[:0] = item
+            stack.extend(reversed(item))
         elif hasattr(item, "layer"):
             names.append(item.layer if item.tensor == 0 else f"{item.layer}[{item.tensor}]")
     return ", ".join(dict.fromkeys(names))
