@@ -200,6 +200,40 @@ def predict_arrays(predict_fn: Callable[[Any], Any], x: Any, batch_size: int, ve
     return writer.result
 
 
+def _declared(model: Any, name: str) -> tuple[Any, Any]:
+    """The row shape (without the batch axis) and dtype an input layer declares, or ``(None, "float32")``."""
+    try:
+        layer = model.get_layer(name)
+    except (RefgruError, AttributeError):
+        return None, "float32"
+    shape = getattr(layer, "shape", None)
+    return (tuple(shape[1:]) if shape else None), getattr(layer, "dtype", "float32")
+
+
+def predict_file(model: Any, input_path: Any, output_path: Any, batch_size: int | None = None,
+                 verbose: Any = "auto", budget_bytes: int = DEFAULT_BUDGET) -> int:
+    """``refgru predict MODEL INPUT -o OUT``: stream ``input_path`` through ``model.predict`` into ``output_path``.
+
+    The input is read in chunks and the output written as it comes (see :mod:`refgru.datafiles` for the
+    formats); a CSV/TXT row is reshaped to the declared input shape. ``batch_size=None`` picks one with
+    :func:`pick_batch_size` from ``budget_bytes``, measured on the first rows. Returns the number of rows.
+    """
+    from .datafiles import open_input, open_output
+
+    names = list(getattr(model, "input_names", None) or ["x"])
+    row_shape, dtype = _declared(model, names[0]) if len(names) == 1 else (None, "float32")
+    with open_input(input_path, names=names, row_shape=row_shape, dtype=dtype) as reader:
+        if not reader.n_rows:
+            raise error("INPUT", "at least one row (Keras refuses an empty batch too)", got="0 rows")
+        if batch_size is None:
+            with open_input(input_path, names=names, row_shape=row_shape, dtype=dtype) as probe:
+                sample = next(probe.chunks(PROBE_ROWS))[1]
+            batch_size = PROBE_ROWS if _bad_rows(sample, 0) else pick_batch_size(  # predict_stream names the rows
+                model, budget_bytes, sample=sample, n_rows=reader.n_rows)
+        writer = open_output(output_path, reader.n_rows, names=getattr(model, "output_names", None))
+        return predict_stream(model.predict, reader, writer, batch_size, verbose)
+
+
 def predict_dask(model: Any, x: Any, batch_size: int | None = None) -> Any:
     """``model.predict`` over a ``dask.array.Array`` (or a list / dict of them), as lazy dask arrays.
 
@@ -241,7 +275,7 @@ def predict_dask(model: Any, x: Any, batch_size: int | None = None) -> Any:
     letters = iter("abcdefghjklmnopqrstuvwxy")
     args = [item for a in arrays for item in (a, "i" + "".join(next(letters) for _ in range(a.ndim - 1)))]
     flat = da.blockwise(block, "iz", *args, new_axes={"z": sum(widths)}, concatenate=True, dtype=dtype,
-                        meta=np.empty((0, 0), dtype))
+                        token="refgru-predict", meta=np.empty((0, 0), dtype))
     outs, at = [], 0
     for (_, p), w in zip(parts, widths, strict=True):
         outs.append(flat[:, at:at + w].reshape((arrays[0].shape[0], *p.shape[1:])).astype(p.dtype))
