@@ -174,7 +174,7 @@ class _Text:
             bad = np.flatnonzero(~((values == np.round(values)) & np.isfinite(values)).all(axis=1))
             if len(bad):
                 raise error(f"{self.argument} line {batch[bad[0]][0]}", f"whole numbers (dtype {self.dtype})",
-                            got=f"{len(bad)} rows with fractions or NaN in this chunk")
+                            got=f"a fraction or NaN ({len(bad)} such line{'s' * (len(bad) != 1)} here)")
         return values.reshape((rows, *self.row_shape)).astype(self.dtype)
 
 
