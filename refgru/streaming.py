@@ -40,6 +40,12 @@ def is_stateful(model: Any) -> bool:
     return any(options.get("stateful") for _, _, options in getattr(model, "gru_layers", list)())
 
 
+def one_batch(model: Any) -> Callable[[Any], Any]:
+    """The function that runs ``model`` on one batch as it is: a refgru ``Model`` is called (``model(x)``),
+    so that its own ``predict`` batching is not nested in ours; anything else gives its ``predict``."""
+    return model if callable(model) else model.predict
+
+
 def measure_row_bytes(predict_fn: Callable[[Any], Any], sample: Any) -> int:
     """Bytes per row that ``predict_fn(sample)`` allocates at its peak (``tracemalloc``, which sees NumPy's
     arrays), plus the bytes of one input row. ``sample`` is a few rows of real input."""
@@ -75,8 +81,7 @@ def pick_batch_size(model_or_per_row_bytes: Any, budget_bytes: int = DEFAULT_BUD
                         "to batch)", None)
         if sample is None:
             raise error("sample", "a few input rows to measure the model on", None)
-        fn = getattr(per_row, "predict", per_row)
-        per_row = measure_row_bytes(fn, _slice(sample, 0, PROBE_ROWS))
+        per_row = measure_row_bytes(one_batch(per_row), _slice(sample, 0, PROBE_ROWS))
     if per_row < 1 or not isinstance(budget_bytes, (int, np.integer)) or budget_bytes < 1:
         raise error("budget_bytes", "a positive number of bytes (and a positive size per row)",
                     got=f"{budget_bytes} bytes, {per_row} per row")
@@ -231,15 +236,15 @@ def predict_file(model: Any, input_path: Any, output_path: Any, batch_size: int 
             batch_size = PROBE_ROWS if _bad_rows(sample, 0) else pick_batch_size(  # predict_stream names the rows
                 model, budget_bytes, sample=sample, n_rows=reader.n_rows)
         writer = open_output(output_path, reader.n_rows, names=getattr(model, "output_names", None))
-        return predict_stream(model.predict, reader, writer, batch_size, verbose)
+        return predict_stream(one_batch(model), reader, writer, batch_size, verbose)
 
 
 def predict_dask(model: Any, x: Any, batch_size: int | None = None) -> Any:
     """``model.predict`` over a ``dask.array.Array`` (or a list / dict of them), as lazy dask arrays.
 
     The inputs are rechunked so that only the batch axis is split (into ``batch_size`` rows, or as it
-    already is), and every block runs ``model.predict`` on a worker (the model travels in the task
-    graph). The result has the structure ``model.predict`` returns, each output a lazy dask array; one
+    already is), and every block runs as one batch (:func:`one_batch`) on a worker (the model travels in
+    the task graph). The result has the structure ``model.predict`` returns, each output a lazy dask array; one
     row is run here first to learn the output shapes. A stateful model is refused.
     """
     import dask.array as da
@@ -263,13 +268,14 @@ def predict_dask(model: Any, x: Any, batch_size: int | None = None) -> Any:
             return dict(zip(keys, blocks, strict=True))
         return shape(blocks) if shape is not None else blocks[0]
 
-    first = model.predict(feed([np.asarray(a[:1].compute()) for a in arrays]))
+    run = one_batch(model)
+    first = run(feed([np.asarray(a[:1].compute()) for a in arrays]))
     parts = _parts(first, None)
     dtype = np.result_type(*(p.dtype for _, p in parts))
     widths = [int(np.prod(p.shape[1:])) for _, p in parts]
 
     def block(*blocks):
-        out = _parts(model.predict(feed(list(blocks))), None)
+        out = _parts(run(feed(list(blocks))), None)
         return np.concatenate([a.reshape(len(a), -1).astype(dtype, copy=False) for _, a in out], axis=1)
 
     letters = iter("abcdefghjklmnopqrstuvwxy")
