@@ -162,7 +162,7 @@ def test_peak_rss_of_a_streamed_run_on_a_large_input(tmp_path):
                           env=env, cwd=ROOT, check=False, timeout=120)
     assert proc.returncode == 0, proc.stderr
     run = json.loads(proc.stdout.splitlines()[-1])
-    assert run["rows"] == rows and run["peak_rss_mb"] < 250, run  # the input alone is 381 MB
+    assert run["rows"] == rows and run["peak_rss_mb"] < 300, run  # the input alone is 381 MB; measured 216
     y, m = np.load(tmp_path / "y.npy"), refgru.load_model(model)
     assert np.allclose(y[::2500], m.predict(np.stack([np.full((4, 1000), 0.01 * i, "float32") for i in range(10)])),
                        rtol=0, atol=1e-5)  # float32 sums of 1000 products, in another order per batch size
