@@ -1,0 +1,291 @@
+"""Predict in batches with bounded memory: a batch size from a memory budget, streamed files, progress, Dask.
+
+Rows are independent in a stateless model, so the results do not depend on the batch size. A stateful
+GRU carries its state from one batch to the next: :func:`predict_stream` runs batches strictly in row
+order, one after the other, and never reorders or parallelizes them; :func:`predict_dask` refuses a
+stateful model, because Dask runs blocks in parallel.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import tracemalloc
+from typing import Any, Callable
+
+import numpy as np
+
+from .datafiles import _parts, nonfinite_error, nonfinite_rows
+from .errors import RefgruError, describe, error
+
+DEFAULT_BUDGET = 128 << 20   # bytes of working memory a batch may use
+MAX_BATCH = 1 << 16          # larger batches are no faster
+PROBE_ROWS = 256             # rows run once to measure a model's memory per row
+
+
+def _rows(x: Any) -> list[np.ndarray]:
+    return list(x.values()) if isinstance(x, dict) else list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _slice(x: Any, start: int, stop: int) -> Any:
+    if isinstance(x, dict):
+        return {k: v[start:stop] for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(v[start:stop] for v in x)
+    return x[start:stop]
+
+
+def is_stateful(model: Any) -> bool:
+    """Whether ``model`` holds a stateful GRU (from :meth:`refgru.model.Model.gru_layers`)."""
+    return any(options.get("stateful") for _, _, options in getattr(model, "gru_layers", list)())
+
+
+def one_batch(model: Any) -> Callable[[Any], Any]:
+    """The function that runs ``model`` on one batch as it is: a refgru ``Model`` is called (``model(x)``),
+    so that its own ``predict`` batching is not nested in ours; anything else gives its ``predict``."""
+    return model if callable(model) else model.predict
+
+
+def measure_row_bytes(predict_fn: Callable[[Any], Any], sample: Any) -> int:
+    """Bytes per row that ``predict_fn(sample)`` allocates at its peak (``tracemalloc``, which sees NumPy's
+    arrays), plus the bytes of one input row. ``sample`` is a few rows of real input."""
+    n = len(_rows(sample)[0])
+    in_bytes = sum(v[:1].nbytes for v in _rows(sample))
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    before = tracemalloc.get_traced_memory()[0]
+    try:
+        predict_fn(sample)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        if started:
+            tracemalloc.stop()
+    return max(1, (peak - before + n - 1) // n + in_bytes)
+
+
+def pick_batch_size(model_or_per_row_bytes: Any, budget_bytes: int = DEFAULT_BUDGET, *, sample: Any = None,
+                    n_rows: int | None = None) -> int:
+    """The largest batch (at most ``MAX_BATCH``, and ``n_rows``) whose working memory fits ``budget_bytes``.
+
+    Arguments:
+        model_or_per_row_bytes: bytes one row needs, or a model (anything with ``predict``) or a predict
+            function, measured on ``sample`` (a few rows of the input) with :func:`measure_row_bytes`.
+            A stateful model is refused: its batch size is part of its state, so pass one explicitly.
+    """
+    per_row = model_or_per_row_bytes
+    if not isinstance(per_row, (int, np.integer)) or isinstance(per_row, bool):
+        if is_stateful(per_row):
+            raise error("batch_size", "an explicit batch size for a stateful model (it carries state from batch "
+                        "to batch)", None)
+        if sample is None:
+            raise error("sample", "a few input rows to measure the model on", None)
+        per_row = measure_row_bytes(one_batch(per_row), _slice(sample, 0, PROBE_ROWS))
+    if per_row < 1 or not isinstance(budget_bytes, (int, np.integer)) or budget_bytes < 1:
+        raise error("budget_bytes", "a positive number of bytes (and a positive size per row)",
+                    got=f"{budget_bytes} bytes, {per_row} per row")
+    return int(max(1, min(budget_bytes // per_row, MAX_BATCH, n_rows or MAX_BATCH)))
+
+
+class _Progress:
+    """A ``tqdm`` bar on stderr (rows per second, time left), or a one-line summary (``verbose=2``), or nothing."""
+
+    def __init__(self, total: int | None, verbose: Any):
+        if verbose not in ("auto", 0, 1, 2) or isinstance(verbose, bool):
+            raise error("verbose", '"auto", 0, 1 or 2 (as Keras predict)', verbose)
+        tty = bool(getattr(sys.stderr, "isatty", lambda: False)())
+        self.mode = (1 if tty else 0) if verbose == "auto" else verbose
+        self.total, self.start, self.bar = total, time.perf_counter(), None
+        if self.mode == 1:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="rows", unit_scale=True, file=sys.stderr, dynamic_ncols=True,
+                            delay=0.5 if verbose == "auto" else 0, leave=False)
+
+    def update(self, rows: int) -> None:
+        if self.bar is not None:
+            self.bar.update(rows)
+
+    def close(self, rows: int | None = None) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        if self.mode == 2 and rows is not None:
+            seconds = time.perf_counter() - self.start
+            print(f"refgru: {rows} rows in {seconds:.1f} s ({rows / max(seconds, 1e-9):.0f} rows/s)", file=sys.stderr)
+
+
+def predict_stream(predict_fn: Callable[[Any], Any], reader: Any, writer: Any, batch_size: int,
+                   verbose: Any = "auto", *, argument: str = "INPUT") -> int:
+    """Run ``predict_fn`` over ``reader`` in batches of ``batch_size`` rows, in row order; write every result.
+
+    Arguments:
+        predict_fn: one batch in (an array or a dict by input name), its outputs out.
+        reader: ``.n_rows`` and ``.chunks(rows)`` yielding ``(first_row, x)``, e.g. a
+            :class:`refgru.datafiles.InputFile` or :class:`ArrayReader`.
+        writer: ``.write(result)``, ``.close()`` and ``.abort()``, e.g. a :class:`refgru.datafiles.OutputFile`
+            or :class:`ArrayWriter`. On any error the writer is aborted.
+        verbose: ``"auto"`` (a progress bar when stderr is a terminal), 0 (none), 1 (a bar), 2 (one line).
+
+    A NaN or inf input is refused: the rest of the input is then scanned (not run) so that the error
+    names how many rows hold them and the first row indices. Returns the number of rows.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise error("batch_size", "a positive int", batch_size)
+    progress, done = _Progress(reader.n_rows, verbose), 0
+    try:
+        chunks = reader.chunks(int(batch_size))
+        for start, x in chunks:
+            bad = _bad_rows(x, start)
+            if bad:
+                for more_start, more in chunks:
+                    bad.extend(_bad_rows(more, more_start))
+                raise nonfinite_error(argument, len(bad), bad[:5])
+            writer.write(predict_fn(x))
+            done += len(_rows(x)[0])
+            progress.update(len(_rows(x)[0]))
+        writer.close()
+    except BaseException:
+        writer.abort()
+        progress.close()
+        raise
+    progress.close(done)
+    return done
+
+
+def _bad_rows(x: Any, start: int) -> list[int]:
+    rows = [nonfinite_rows(v) for v in _rows(x)]
+    return sorted({int(i) + start for r in rows for i in r})
+
+
+class ArrayReader:
+    """In-memory inputs (an array, a list or a dict of arrays with one batch axis) as a reader of views."""
+
+    def __init__(self, x: Any):
+        self.x, self.n_rows = x, len(_rows(x)[0])
+
+    def chunks(self, rows: int):
+        for start in range(0, self.n_rows, rows):
+            yield start, _slice(self.x, start, start + rows)
+
+
+class ArrayWriter:
+    """Outputs gathered in memory into arrays allocated once; :attr:`result` has the structure of one batch's."""
+
+    def __init__(self, n_rows: int):
+        self.n_rows, self.done, self.arrays, self.kind, self.result = n_rows, 0, None, None, None
+
+    def write(self, result: Any) -> None:
+        parts = _parts(result, None)
+        if self.arrays is None:
+            self.kind = result if isinstance(result, (dict, list, tuple)) else None
+            self.arrays = [np.empty((self.n_rows, *a.shape[1:]), a.dtype) for _, a in parts]
+        shapes = [a.shape[1:] for _, a in parts]
+        if shapes != [o.shape[1:] for o in self.arrays]:
+            raise RefgruError(f"predict: expected every batch to give outputs like the first, got {describe(result)}")
+        for (_, a), out in zip(parts, self.arrays, strict=True):
+            out[self.done:self.done + len(a)] = a
+        self.done += len(parts[0][1])
+
+    def close(self) -> None:
+        arrays = self.arrays
+        if isinstance(self.kind, dict):
+            self.result = dict(zip(self.kind, arrays, strict=True))
+        else:
+            self.result = type(self.kind)(arrays) if self.kind is not None else arrays[0]
+
+    def abort(self) -> None:
+        self.arrays = None
+
+
+def predict_arrays(predict_fn: Callable[[Any], Any], x: Any, batch_size: int, verbose: Any = "auto") -> Any:
+    """``predict_fn`` over in-memory ``x`` in batches of ``batch_size`` rows; the outputs as one batch's structure."""
+    writer = ArrayWriter(len(_rows(x)[0]))
+    predict_stream(predict_fn, ArrayReader(x), writer, batch_size, verbose, argument="x")
+    return writer.result
+
+
+def _declared(model: Any, name: str) -> tuple[Any, Any]:
+    """The row shape (without the batch axis) and dtype an input layer declares, or ``(None, "float32")``."""
+    try:
+        layer = model.get_layer(name)
+    except (RefgruError, AttributeError):
+        return None, "float32"
+    shape = getattr(layer, "shape", None)
+    return (tuple(shape[1:]) if shape else None), getattr(layer, "dtype", "float32")
+
+
+def predict_file(model: Any, input_path: Any, output_path: Any, batch_size: int | None = None,
+                 verbose: Any = "auto", budget_bytes: int = DEFAULT_BUDGET) -> int:
+    """``refgru predict MODEL INPUT -o OUT``: stream ``input_path`` through ``model.predict`` into ``output_path``.
+
+    The input is read in chunks and the output written as it comes (see :mod:`refgru.datafiles` for the
+    formats); a CSV/TXT row is reshaped to the declared input shape. ``batch_size=None`` picks one with
+    :func:`pick_batch_size` from ``budget_bytes``, measured on the first rows. Returns the number of rows.
+    """
+    from .datafiles import open_input, open_output
+
+    names = list(getattr(model, "input_names", None) or ["x"])
+    row_shape, dtype = _declared(model, names[0]) if len(names) == 1 else (None, "float32")
+    with open_input(input_path, names=names, row_shape=row_shape, dtype=dtype) as reader:
+        if not reader.n_rows:
+            raise error("INPUT", "at least one row (Keras refuses an empty batch too)", got="0 rows")
+        if batch_size is None:
+            with open_input(input_path, names=names, row_shape=row_shape, dtype=dtype) as probe:
+                sample = next(probe.chunks(PROBE_ROWS))[1]
+            batch_size = PROBE_ROWS if _bad_rows(sample, 0) else pick_batch_size(  # predict_stream names the rows
+                model, budget_bytes, sample=sample, n_rows=reader.n_rows)
+        writer = open_output(output_path, reader.n_rows, names=getattr(model, "output_names", None))
+        return predict_stream(one_batch(model), reader, writer, batch_size, verbose)
+
+
+def predict_dask(model: Any, x: Any, batch_size: int | None = None) -> Any:
+    """``model.predict`` over a ``dask.array.Array`` (or a list / dict of them), as lazy dask arrays.
+
+    The inputs are rechunked so that only the batch axis is split (into ``batch_size`` rows, or as it
+    already is), and every block runs as one batch (:func:`one_batch`) on a worker (the model travels in
+    the task graph). The result has the structure ``model.predict`` returns, each output a lazy dask array; one
+    row is run here first to learn the output shapes. A stateful model is refused.
+    """
+    import dask.array as da
+
+    if is_stateful(model):
+        raise error("model", "a stateless model under Dask (blocks run in parallel, so no state can carry "
+                    "from one to the next)", got="a model with a stateful GRU")
+    arrays = _rows(x)
+    if not arrays or not all(isinstance(a, da.Array) and a.ndim >= 1 for a in arrays):
+        raise error("x", "a dask array with a batch axis, or a list / dict of them", x)
+    if any(np.isnan(a.shape[0]) or a.shape[0] != arrays[0].shape[0] for a in arrays):
+        raise error("x", "the same known number of rows in every input", got=str([a.shape[0] for a in arrays]))
+    rows = arrays[0].chunks[0] if batch_size is None else batch_size
+    arrays = [a.rechunk({0: rows, **{i: -1 for i in range(1, a.ndim)}}) for a in arrays]
+    arrays = [a.rechunk({0: arrays[0].chunks[0]}) for a in arrays]
+    keys = list(x) if isinstance(x, dict) else None
+    shape = type(x) if isinstance(x, (list, tuple)) else None
+
+    def feed(blocks):
+        if keys is not None:
+            return dict(zip(keys, blocks, strict=True))
+        return shape(blocks) if shape is not None else blocks[0]
+
+    run = one_batch(model)
+    first = run(feed([np.asarray(a[:1].compute()) for a in arrays]))
+    parts = _parts(first, None)
+    dtype = np.result_type(*(p.dtype for _, p in parts))
+    widths = [int(np.prod(p.shape[1:])) for _, p in parts]
+
+    def block(*blocks):
+        out = _parts(run(feed(list(blocks))), None)
+        return np.concatenate([a.reshape(len(a), -1).astype(dtype, copy=False) for _, a in out], axis=1)
+
+    letters = iter("abcdefghjklmnopqrstuvwxy")
+    args = [item for a in arrays for item in (a, "i" + "".join(next(letters) for _ in range(a.ndim - 1)))]
+    flat = da.blockwise(block, "iz", *args, new_axes={"z": sum(widths)}, concatenate=True, dtype=dtype,
+                        token="refgru-predict", meta=np.empty((0, 0), dtype))
+    outs, at = [], 0
+    for (_, p), w in zip(parts, widths, strict=True):
+        outs.append(flat[:, at:at + w].reshape((arrays[0].shape[0], *p.shape[1:])).astype(p.dtype))
+        at += w
+    if isinstance(first, dict):
+        return dict(zip(first, outs, strict=True))
+    return type(first)(outs) if isinstance(first, (list, tuple)) else outs[0]
