@@ -110,7 +110,7 @@ def _model_config(cfg: dict) -> dict:
 
 
 def _run_explain(args) -> int:
-    from .explain import explain
+    from .teach.explain import explain
 
     if args.file.lower().endswith(MODEL_SUFFIXES):
         explanations = _explain_model(args.file, args)
@@ -144,7 +144,7 @@ def _print_table(tr, sequence: int, parts: bool) -> None:
 
 
 def _run_trace(args) -> int:
-    from .trace import trace
+    from .teach.trace import trace
 
     if args.weights.lower().endswith(MODEL_SUFFIXES):
         raise error("WEIGHTS", "an .npz of the get_weights() arrays (use `refgru explain` for model files)",
