@@ -16,6 +16,7 @@ from helpers import MASK_KINDS, make_mask, random_weights
 
 import refgru
 from refgru.backward import forward_with_cache
+from refgru.core.masking import make_schedule
 from refgru.backward_activations import DERIVATIVES, get_derivative
 from refgru.weights import GRUWeights
 
@@ -200,8 +201,9 @@ def test_gru_at_kinks_matches_tape(tf_libs, version, activation, reset_after):
                   return_sequences=True)
     w = GRUWeights(*weights)
     act, ract = (refgru.get_activation(n, version) for n in (activation, "hard_sigmoid"))
-    step0 = forward_with_cache(x, w, h0, act, ract, mask=None, zero_output_for_mask=False)[2][0]
-    for pre, kinks in [(step0.x_z + step0.rec_z, kz), (step0.x_r + step0.rec_r, kr), (step0.x_h + step0.rec_h, kh)]:
+    step0 = refgru.gru_step(x[:, 0], h0, w, return_gates=True, activation=activation,
+                            recurrent_activation="hard_sigmoid", keras_version=version)
+    for pre, kinks in [(step0.a_z, kz), (step0.a_r, kr), (step0.a_h, kh)]:
         assert np.array_equal(pre, np.broadcast_to(kinks, pre.shape)), "the case must hit the kinks exactly"
     d_output, d_state = rng.normal(size=(2, 2, 3)), rng.normal(size=(2, 3))
     case = (weights, x, d_output, d_state, h0, None, config)
@@ -252,20 +254,25 @@ def test_finite_differences(reset_after, mask_kind, go_backwards, return_sequenc
 
 
 def test_cache_forward_is_the_layer_forward():
-    """The recorded forward (masks, zero_output_for_mask) gives refgru.gru's output and state."""
+    """The recorded forward (masks, zero_output_for_mask): the state step t starts from is the state
+    refgru.gru reaches on the first t steps, and the recorded gates are the step math at that state."""
     rng = np.random.default_rng(5)
     weights = random_weights(rng, 3, 2, dtype="float64")
+    w = GRUWeights(*weights)
     x, h0 = rng.normal(size=(3, 6, 3)), rng.normal(size=(3, 2))
     act, ract = refgru.get_activation("tanh"), refgru.get_activation("sigmoid")
     for kind in MASK_KINDS:
         for zero in (False, True):
             mask = make_mask(kind, rng, 3, 6)
-            outputs, state, *_ = forward_with_cache(x, GRUWeights(*weights), h0, act, ract, mask=mask,
-                                                    zero_output_for_mask=zero)
-            seq, ref_state = refgru.gru(x, weights, initial_state=h0, mask=mask, zero_output_for_mask=zero,
-                                        return_sequences=True, return_state=True)
-            assert_grad(f"outputs {kind} {zero}", outputs, seq, 1e-14)
-            assert_grad(f"state {kind} {zero}", state, ref_state, 1e-14)
+            schedule = make_schedule(x, mask, go_backwards=False, return_sequences=True, zero_output_for_mask=zero)
+            gates, h_tm1s = forward_with_cache(schedule, w, h0, act, ract)
+            assert len(gates) == len(h_tm1s) == 6
+            for t in range(1, 6):
+                _, state = refgru.gru(x[:, :t], weights, initial_state=h0, mask=None if mask is None else mask[:, :t],
+                                      zero_output_for_mask=zero, return_state=True)
+                assert_grad(f"h_tm1 of step {t}, {kind} {zero}", h_tm1s[t], state, 1e-14)
+                step = refgru.gru_step(x[:, t], h_tm1s[t], w, return_gates=True)
+                assert_grad(f"hh of step {t}, {kind} {zero}", gates[t].hh, step.hh, 1e-14)
 
 
 # ---------------------------------------------------------------- errors
