@@ -188,7 +188,7 @@ def register(sub) -> None:
     p.set_defaults(func=_run_explain)
 
     p = sub.add_parser("trace", help="print the step-by-step gate table of a GRU run",
-                       description="Run a GRU over an input and print pre_z, z, pre_r, r, pre_h, hh and h "
+                       description="Run a GRU over an input and print a_z, z, a_r, r, a_h, hh and h "
                                    "at each step.")
     p.add_argument("x", metavar="X", help=".npy input, shape (T, input_dim) or (B, T, input_dim)")
     p.add_argument("weights", metavar="WEIGHTS", help=".npz of the get_weights() arrays (np.savez)")
