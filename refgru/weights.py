@@ -1,4 +1,4 @@
-"""Compatibility path: ``GRUWeights`` lives in :mod:`refgru.core.weights`, ``as_numeric`` in :mod:`refgru.core.checks`."""
+"""Compatibility path: ``GRUWeights`` is in :mod:`refgru.core.weights`, ``as_numeric`` in :mod:`refgru.core.checks`."""
 
 from .core.checks import as_numeric
 from .core.weights import GATES, GRUWeights, NamedSlices, as_weights

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import MASK_KINDS, make_mask, random_weights
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from helpers import MASK_KINDS, make_mask, random_weights
-
 import refgru
 from refgru.backward import forward_with_cache
-from refgru.core.masking import make_schedule
 from refgru.backward_activations import DERIVATIVES, get_derivative
+from refgru.core.masking import make_schedule
 from refgru.weights import GRUWeights
 
 TOL = 1e-9  # relative (to max(1, |expected|)), float64
@@ -33,7 +32,8 @@ def assert_grad(name: str, actual, expected, tol: float = TOL) -> None:
     assert actual.dtype == expected.dtype, f"{name}: dtype {actual.dtype} != {expected.dtype}"
     err = np.abs(actual - expected) / np.maximum(1.0, np.abs(expected))
     worst = float(err.max()) if err.size else 0.0
-    assert worst <= tol, f"{name}: differs by {worst:.3g} (tolerance {tol:g}) at {np.unravel_index(err.argmax(), err.shape)}"
+    where = np.unravel_index(err.argmax(), err.shape)
+    assert worst <= tol, f"{name}: differs by {worst:.3g} (tolerance {tol:g}) at {where}"
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def check_case(tf_libs, version, case, allow_overflow=False):
     grads = refgru.gru_backward(x, weights, d_output, d_state, initial_state=initial_state, mask=mask,
                                 keras_version=version, **config)
     label = f"Keras {version} {config} mask={mask is not None}"
-    for name, exp in zip(GRAD_NAMES, expected):
+    for name, exp in zip(GRAD_NAMES, expected, strict=False):
         assert_grad(f"{name} {label}", getattr(grads, name), exp)
     # The named slices are the same slices of TensorFlow's gradients, named by GRUWeights.
     named = GRUWeights(expected[0], expected[1], expected[2], config["reset_after"]).slices()
@@ -249,7 +249,7 @@ def test_finite_differences(reset_after, mask_kind, go_backwards, return_sequenc
         return float((out * d_output).sum() + (state * d_state).sum())
 
     grads = refgru.gru_backward(x, weights, d_output, d_state, initial_state=h0, **options)
-    for name, array in zip(GRAD_NAMES, [*weights, x, h0]):
+    for name, array in zip(GRAD_NAMES, [*weights, x, h0], strict=False):
         assert_grad(f"{name} vs finite differences", getattr(grads, name), finite_difference(loss, array), 1e-7)
 
 

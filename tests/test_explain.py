@@ -6,12 +6,11 @@ import inspect
 
 import numpy as np
 import pytest
-
 from helpers import assert_close, random_weights
 
 import refgru
-from refgru.teach import seed_question as seed
 from refgru.errors import RefgruError
+from refgru.teach import seed_question as seed
 from refgru.teach.explain import Explanation, ModelExplanation
 
 
@@ -25,7 +24,7 @@ VARIANTS = [(True, True), (False, True), (True, False), (False, False)]  # (rese
 
 
 def _named(weights: list[np.ndarray]) -> dict[str, np.ndarray]:
-    return dict(zip(["kernel", "recurrent_kernel", "bias"], weights))
+    return dict(zip(["kernel", "recurrent_kernel", "bias"], weights, strict=False))
 
 
 def run_equations(e: Explanation, x_t: np.ndarray, h_tm1: np.ndarray) -> np.ndarray:
@@ -265,7 +264,7 @@ def test_explain_accepts_gru_layers_options_and_a_model(tmp_path):
     whole = refgru.explain(model)
     assert isinstance(whole, ModelExplanation) and len(whole.layers) == len(layers)
     text = str(whole)
-    for label, w, config in layers:
+    for label, _, config in layers:
         assert f"GRU {label!r}" in text and f"activation={config['activation']!r}" in text
     bi = refgru.GRUWeights.from_keras(random_weights(np.random.default_rng(0), 2, 3))
 

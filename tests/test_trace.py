@@ -13,14 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_close, random_weights
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import assert_close, random_weights
-
 import refgru
-from refgru.teach import seed_question as seed
 from refgru.errors import RefgruError
+from refgru.teach import seed_question as seed
 from refgru.teach.trace import FIELDS, Trace
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -243,7 +242,7 @@ def test_plot_writes_the_gates(tmp_path):
     assert (tmp_path / "gates.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     axes = fig.axes
     assert [ax.get_title().split()[0] for ax in axes] == ["update", "reset", "candidate", "state"]
-    for ax, name in zip(axes, ["z", "r", "hh", "h"]):
+    for ax, name in zip(axes, ["z", "r", "hh", "h"], strict=False):
         for j, line in enumerate(ax.get_lines()):
             np.testing.assert_array_equal(line.get_ydata(), getattr(tr, name)[0, :, j])
 
@@ -268,7 +267,8 @@ def test_trace_is_a_function_and_its_module_is_teach_trace():
 
     import refgru.teach.trace as module
 
-    assert callable(refgru.trace) and refgru.trace is module.trace and isinstance(module.trace(seed.X, seed.WEIGHTS), Trace)
+    assert callable(refgru.trace) and refgru.trace is module.trace
+    assert isinstance(module.trace(seed.X, seed.WEIGHTS), Trace)
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module("refgru.trace")
 
@@ -304,8 +304,8 @@ def test_masked_backwards_trace_matches_keras(kr, version, kind, go_backwards, z
     x_p, m_p = order(x), order(mask)
     h_tm1 = [h0]
     for t in range(1, steps):  # the processed prefix of t steps, as Keras sees it
-        prefix = (lambda a: a[:, steps - t:]) if go_backwards else (lambda a: a[:, :t])
-        _, s = kr.keras_gru(version, weights, prefix(x), mask=prefix(mask), initial_state=h0, dtype="float64",
+        part = slice(steps - t, None) if go_backwards else slice(0, t)
+        _, s = kr.keras_gru(version, weights, x[:, part], mask=mask[:, part], initial_state=h0, dtype="float64",
                             return_state=True, **opts)
         h_tm1.append(s)
     h_tm1 = np.stack(h_tm1, axis=1)

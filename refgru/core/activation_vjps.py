@@ -13,7 +13,8 @@ each one against ``tf.GradientTape``):
 - ``hard_sigmoid``, tf-keras ``clip(0.2 a + 0.5, 0, 1)``: ``0.2`` on the *closed* interval
   ``-2.5 <= a <= 2.5`` (``tf.clip_by_value`` passes the gradient at its bounds).
 - ``hard_tanh`` (``clip_by_value``): 1 on the closed interval ``[-1, 1]``.
-- ``elu``: 1 at 0; ``selu``: ``scale`` at 0 and just below it (see ``_selu``); ``celu`` ``max(a, 0) + expm1(min(a, 0))``: **2** at 0,
+- ``elu``: 1 at 0; ``selu``: ``scale`` at 0 and just below it (see ``d_selu``);
+  ``celu`` ``max(a, 0) + expm1(min(a, 0))``: **2** at 0,
   because TF's ``maximum`` and ``minimum`` both pass the gradient on a tie.
 - ``sparse_sigmoid``: ``1/2`` on the open interval ``(-1, 1)``; ``hard_shrink``, ``soft_shrink``: 0 at +-0.5.
 

@@ -22,7 +22,7 @@ from .weights import GRUWeights
 
 
 class Prepared(NamedTuple):
-    """What :func:`prepare` returns: the resolved ``options``, the weights ``w``, the ``schedule`` and ``h0`` ``(B, u)``."""
+    """:func:`prepare`'s result: the resolved ``options``, the weights ``w``, the ``schedule``, ``h0`` ``(B, u)``."""
 
     options: GRUOptions
     w: GRUWeights
@@ -32,7 +32,7 @@ class Prepared(NamedTuple):
 
 def prepare(x: object, weights: Sequence[np.ndarray] | GRUWeights, initial_state: object, mask: object,
             options: GRUOptions) -> Prepared:
-    """Check ``x`` ``(B, T, input_dim)``, ``initial_state`` and ``mask`` ``(B, T)`` against the weights; build the schedule."""
+    """Check ``x`` ``(B, T, input_dim)``, ``initial_state`` and ``mask`` ``(B, T)``; build the schedule."""
     w = options.bind(weights)
     x = check_input(x, w.input_dim, w.dtype)
     batch, steps, _ = x.shape
@@ -89,7 +89,8 @@ def gru(x: np.ndarray, weights: Sequence[np.ndarray] | GRUWeights, *,
     return (output, state) if p.options.keras_version == 3 else [output, state]
 
 
-def _as_2d(name: str, value: object, width: int, width_name: str, dtype: np.dtype, batch: int | None = None) -> np.ndarray:
+def _as_2d(name: str, value: object, width: int, width_name: str, dtype: np.dtype,
+           batch: int | None = None) -> np.ndarray:
     array = as_numeric(name, value)
     rows = "B" if batch is None else str(batch)
     if array.ndim != 2 or array.shape[1] != width or (batch is not None and array.shape[0] != batch):

@@ -42,7 +42,7 @@ from .checks import check_upstream
 from .masking import carry_vjp
 from .options import resolve
 from .sequence import run
-from .weights import GRUWeights, NamedSlices, slice_names
+from .weights import GRUWeights, NamedSlices
 
 
 class _Gradients(NamedTuple):

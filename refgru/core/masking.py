@@ -53,7 +53,7 @@ class Schedule:
 
 def make_schedule(x: np.ndarray, mask: np.ndarray | None, *, go_backwards: bool, return_sequences: bool,
                   zero_output_for_mask: bool) -> Schedule:
-    """The :class:`Schedule` of checked inputs ``x`` ``(B, T, F)`` and mask ``(B, T)`` bool (or ``None``), in input order."""
+    """The :class:`Schedule` of checked ``x`` ``(B, T, F)`` and mask ``(B, T)`` bool (or ``None``), in input order."""
     if go_backwards:
         x = x[:, ::-1]
         mask = None if mask is None else mask[:, ::-1]
@@ -72,7 +72,7 @@ def carry(states: tuple[np.ndarray, ...], states_tm1: tuple[np.ndarray, ...], ou
         output_t: ``(B, n)`` what the cell output at this step (it may be ``states[0]`` itself).
         keep_t, drop_t: ``(B, 1)`` bool, the mask of this step and its negation.
     """
-    for new, old in zip(states, states_tm1):
+    for new, old in zip(states, states_tm1, strict=True):
         np.copyto(new, old, where=drop_t)       # a masked step carries every state
     if zero_output_for_mask:                    # ... and outputs zeros
         np.copyto(output, output_t)

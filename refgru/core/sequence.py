@@ -67,7 +67,7 @@ def run(schedule: Schedule, kernel: Kernel, initial_states: tuple[np.ndarray, ..
     keep, drop, zero = schedule.keep, schedule.drop, schedule.zero_output_for_mask
     outputs = output = step = None
     if keep is None and not schedule.return_sequences and record is None:
-        for step in kernel.steps(schedule.x, initial_states):  # nothing to do between steps
+        for step in kernel.steps(schedule.x, initial_states):  # noqa: B007 (nothing to do between steps)
             pass
     else:
         for t, step in enumerate(kernel.steps(schedule.x, initial_states)):

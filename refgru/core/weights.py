@@ -122,7 +122,8 @@ class GRUWeights(NamedSlices):
         if bias is not None and bias.dtype != kernel.dtype:
             raise error("bias", f"dtype {kernel.dtype} like kernel", bias)
         if bias is not None and bias.shape not in ((2, 3 * u), (3 * u,)):
-            raise error("bias", f"shape (2, {3 * u}) (reset_after=True) or ({3 * u},) (reset_after=False) for units={u}", bias)
+            raise error("bias", f"shape (2, {3 * u}) (reset_after=True) or ({3 * u},) (reset_after=False) "
+                        f"for units={u}", bias)
         implied = True if bias is None else bias.ndim == 2
         reset_after = self.reset_after
         if reset_after is not None and not isinstance(reset_after, (bool, np.bool_)):
@@ -142,9 +143,11 @@ class GRUWeights(NamedSlices):
                 raise error("reset_after", f"{weights.reset_after} to match the given GRUWeights", reset_after)
             return weights
         if isinstance(weights, np.ndarray) or not isinstance(weights, (list, tuple)):
-            raise error("weights", "the list GRU.get_weights() returns ([kernel, recurrent_kernel, bias] or [kernel, recurrent_kernel]) or a GRUWeights", weights)
+            raise error("weights", "the list GRU.get_weights() returns ([kernel, recurrent_kernel, bias] or "
+                        "[kernel, recurrent_kernel]) or a GRUWeights", weights)
         if len(weights) not in (2, 3):
-            raise error("weights", "2 arrays (use_bias=False) or 3 arrays (kernel, recurrent_kernel, bias)", got=f"{len(weights)} arrays")
+            raise error("weights", "2 arrays (use_bias=False) or 3 arrays (kernel, recurrent_kernel, bias)",
+                        got=f"{len(weights)} arrays")
         bias = weights[2] if len(weights) == 3 else None
         return cls(weights[0], weights[1], bias, reset_after)
 

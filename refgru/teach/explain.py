@@ -9,7 +9,6 @@ The equations and slice names are those of :mod:`refgru.core.cell` and :class:`r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -228,7 +227,7 @@ def _equations(w: GRUWeights, act: str, ract: str) -> list[str]:
     ]
     width = max(map(len, lines))
     tags = ["update gate", "reset gate", "candidate state", "new state = output"]
-    return [f"{line:<{width}}   # {tag}, (B, {w.units})" for line, tag in zip(lines, tags)]
+    return [f"{line:<{width}}   # {tag}, (B, {w.units})" for line, tag in zip(lines, tags, strict=False)]
 
 
 def _notes(w: GRUWeights, act: str, ract: str, keras_version: int) -> list[str]:

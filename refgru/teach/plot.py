@@ -21,7 +21,7 @@ def plot_trace(trace, path: str | None = None, sequence: int = 0):
     axes = fig.subplots(2, 2, sharex=True)
     titles = {"z": "update gate z", "r": "reset gate r", "hh": f"candidate hh = {trace.activation}(a_h)",
               "h": "state h = z * h_tm1 + (1 - z) * hh (the output)"}
-    for ax, (name, title) in zip(axes.flat, titles.items()):
+    for ax, (name, title) in zip(axes.flat, titles.items(), strict=False):
         for j in range(trace.units):
             ax.plot(steps, s[name][:, j], marker="o", label=f"unit {j}")
         ax.set_title(title)

@@ -51,7 +51,7 @@ def trace_table(trace, sequence: int = 0, parts: bool = False) -> str:
     widths = [max(len(header[i]), *(len(row[i]) for row in rows)) for i in range(len(header))]
 
     def line(cells):
-        return "  ".join(c.rjust(w) for c, w in zip(cells, widths)).rstrip()
+        return "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=False)).rstrip()
 
     flags = "".join(f", {name}=True" for name in ("go_backwards", "zero_output_for_mask") if getattr(trace, name))
     title = (f"sequence {sequence} of {trace.batch}: reset_after={trace.reset_after}, "

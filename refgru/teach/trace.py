@@ -89,7 +89,7 @@ class Trace:
         return 1 if self.single else self.h.shape[0]
 
     def sequence(self, index: int = 0) -> dict[str, np.ndarray]:
-        """The arrays of one sequence: ``x`` ``(T, input_dim)``, ``keep`` ``(T,)``, ``h_tm1`` and every field ``(T, u)``."""
+        """One sequence's arrays: ``x`` ``(T, input_dim)``, ``keep`` ``(T,)``, ``h_tm1`` and every field ``(T, u)``."""
         if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not -self.batch <= index < self.batch:
             raise error("sequence", f"an index in [0, {self.batch})", index)
         pick = (lambda a: a) if self.single else (lambda a: a[index])
@@ -116,7 +116,7 @@ class Trace:
                 f"activation={self.activation!r}, recurrent_activation={self.recurrent_activation!r}>")
 
     def plot(self, path: str | None = None, sequence: int = 0):
-        """Plot ``z``, ``r``, ``hh`` and ``h`` of one sequence over the steps; see :func:`refgru.teach.plot.plot_trace`."""
+        """Plot ``z``, ``r``, ``hh`` and ``h`` of one sequence; see :func:`refgru.teach.plot.plot_trace`."""
         return plot.plot_trace(self, path, sequence)
 
 
