@@ -1,6 +1,11 @@
 """refgru: a pure-NumPy reference implementation of the Keras GRU layer.
 
-``import refgru`` needs only NumPy. Everything that needs more (h5py for model files, matplotlib
+``import refgru`` needs only NumPy. The layout: :mod:`refgru.core` (the math, the one sequence driver),
+:mod:`refgru.teach` (explain, trace, demo), :mod:`refgru.model` (model files), the converters and the CLI.
+
+``refgru.trace`` and ``refgru.explain`` are the functions; their modules are :mod:`refgru.teach.trace`
+and :mod:`refgru.teach.explain` (there is no module ``refgru.trace``, so ``import refgru.trace`` fails
+instead of handing out a function). Everything that needs more (h5py for model files, matplotlib
 for plots, torch or onnx for converters) is imported lazily by the function that uses it.
 """
 
@@ -8,13 +13,14 @@ from __future__ import annotations
 
 import importlib
 
-from .activations import get_activation
-from .cell import StepGates, gru_step
+from .core.activations import get_activation
+from .core.api import gru, gru_step
+from .core.cell import StepGates
+from .core.options import GRUOptions
+from .core.weights import GATES, GRUWeights
 from .errors import RefgruError
-from .explain import explain
-from .layer import gru
-from .trace import trace
-from .weights import GATES, GRUWeights
+from .teach.explain import Explanation, explain
+from .teach.trace import Trace, trace
 
 __version__ = "0.1.0"
 
@@ -23,7 +29,7 @@ _LAZY = {
     "load_model": "refgru.model",
     "from_keras": "refgru.model",
     "export_onnx": "refgru.onnx_export",
-    "gru_backward": "refgru.backward",
+    "gru_backward": "refgru.core.backward",
 }
 
 
@@ -33,5 +39,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'refgru' has no attribute {name!r}")
 
 
-__all__ = ["GATES", "GRUWeights", "RefgruError", "StepGates", "explain", "get_activation", "gru", "gru_step", "trace",
-           "__version__", *_LAZY]
+__all__ = ["GATES", "GRUOptions", "GRUWeights", "Explanation", "RefgruError", "StepGates", "Trace", "explain",
+           "get_activation", "gru", "gru_step", "trace", "__version__", *_LAZY]

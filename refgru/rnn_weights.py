@@ -21,7 +21,7 @@ from typing import ClassVar, Mapping, Sequence
 
 import numpy as np
 
-from ._checks import as_numeric
+from .core.checks import as_numeric
 from .convert.torch import param_array, param_suffix
 from .errors import describe, error
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import MASK_KINDS, make_mask, random_weights
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-
-from helpers import MASK_KINDS, make_mask, random_weights
 
 import refgru
 from refgru.backward import forward_with_cache
 from refgru.backward_activations import DERIVATIVES, get_derivative
+from refgru.core.masking import make_schedule
 from refgru.weights import GRUWeights
 
 TOL = 1e-9  # relative (to max(1, |expected|)), float64
@@ -32,7 +32,8 @@ def assert_grad(name: str, actual, expected, tol: float = TOL) -> None:
     assert actual.dtype == expected.dtype, f"{name}: dtype {actual.dtype} != {expected.dtype}"
     err = np.abs(actual - expected) / np.maximum(1.0, np.abs(expected))
     worst = float(err.max()) if err.size else 0.0
-    assert worst <= tol, f"{name}: differs by {worst:.3g} (tolerance {tol:g}) at {np.unravel_index(err.argmax(), err.shape)}"
+    where = np.unravel_index(err.argmax(), err.shape)
+    assert worst <= tol, f"{name}: differs by {worst:.3g} (tolerance {tol:g}) at {where}"
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +99,7 @@ def check_case(tf_libs, version, case, allow_overflow=False):
     grads = refgru.gru_backward(x, weights, d_output, d_state, initial_state=initial_state, mask=mask,
                                 keras_version=version, **config)
     label = f"Keras {version} {config} mask={mask is not None}"
-    for name, exp in zip(GRAD_NAMES, expected):
+    for name, exp in zip(GRAD_NAMES, expected, strict=False):
         assert_grad(f"{name} {label}", getattr(grads, name), exp)
     # The named slices are the same slices of TensorFlow's gradients, named by GRUWeights.
     named = GRUWeights(expected[0], expected[1], expected[2], config["reset_after"]).slices()
@@ -200,8 +201,9 @@ def test_gru_at_kinks_matches_tape(tf_libs, version, activation, reset_after):
                   return_sequences=True)
     w = GRUWeights(*weights)
     act, ract = (refgru.get_activation(n, version) for n in (activation, "hard_sigmoid"))
-    step0 = forward_with_cache(x, w, h0, act, ract, mask=None, zero_output_for_mask=False)[2][0]
-    for pre, kinks in [(step0.x_z + step0.rec_z, kz), (step0.x_r + step0.rec_r, kr), (step0.x_h + step0.rec_h, kh)]:
+    step0 = refgru.gru_step(x[:, 0], h0, w, return_gates=True, activation=activation,
+                            recurrent_activation="hard_sigmoid", keras_version=version)
+    for pre, kinks in [(step0.a_z, kz), (step0.a_r, kr), (step0.a_h, kh)]:
         assert np.array_equal(pre, np.broadcast_to(kinks, pre.shape)), "the case must hit the kinks exactly"
     d_output, d_state = rng.normal(size=(2, 2, 3)), rng.normal(size=(2, 3))
     case = (weights, x, d_output, d_state, h0, None, config)
@@ -247,25 +249,30 @@ def test_finite_differences(reset_after, mask_kind, go_backwards, return_sequenc
         return float((out * d_output).sum() + (state * d_state).sum())
 
     grads = refgru.gru_backward(x, weights, d_output, d_state, initial_state=h0, **options)
-    for name, array in zip(GRAD_NAMES, [*weights, x, h0]):
+    for name, array in zip(GRAD_NAMES, [*weights, x, h0], strict=False):
         assert_grad(f"{name} vs finite differences", getattr(grads, name), finite_difference(loss, array), 1e-7)
 
 
 def test_cache_forward_is_the_layer_forward():
-    """The recorded forward (masks, zero_output_for_mask) gives refgru.gru's output and state."""
+    """The recorded forward (masks, zero_output_for_mask): the state step t starts from is the state
+    refgru.gru reaches on the first t steps, and the recorded gates are the step math at that state."""
     rng = np.random.default_rng(5)
     weights = random_weights(rng, 3, 2, dtype="float64")
+    w = GRUWeights(*weights)
     x, h0 = rng.normal(size=(3, 6, 3)), rng.normal(size=(3, 2))
     act, ract = refgru.get_activation("tanh"), refgru.get_activation("sigmoid")
     for kind in MASK_KINDS:
         for zero in (False, True):
             mask = make_mask(kind, rng, 3, 6)
-            outputs, state, *_ = forward_with_cache(x, GRUWeights(*weights), h0, act, ract, mask=mask,
-                                                    zero_output_for_mask=zero)
-            seq, ref_state = refgru.gru(x, weights, initial_state=h0, mask=mask, zero_output_for_mask=zero,
-                                        return_sequences=True, return_state=True)
-            assert_grad(f"outputs {kind} {zero}", outputs, seq, 1e-14)
-            assert_grad(f"state {kind} {zero}", state, ref_state, 1e-14)
+            schedule = make_schedule(x, mask, go_backwards=False, return_sequences=True, zero_output_for_mask=zero)
+            gates, h_tm1s = forward_with_cache(schedule, w, h0, act, ract)
+            assert len(gates) == len(h_tm1s) == 6
+            for t in range(1, 6):
+                _, state = refgru.gru(x[:, :t], weights, initial_state=h0, mask=None if mask is None else mask[:, :t],
+                                      zero_output_for_mask=zero, return_state=True)
+                assert_grad(f"h_tm1 of step {t}, {kind} {zero}", h_tm1s[t], state, 1e-14)
+                step = refgru.gru_step(x[:, t], h_tm1s[t], w, return_gates=True)
+                assert_grad(f"hh of step {t}, {kind} {zero}", gates[t].hh, step.hh, 1e-14)
 
 
 # ---------------------------------------------------------------- errors

@@ -151,7 +151,7 @@ def test_trace_seed_table(files):
     tr = refgru.trace(seed.X, seed.WEIGHTS, activation="linear")
     assert result.stdout == tr.table(0) + "\n"
     rows = [line.split()[-8:] for line in result.stdout.splitlines()[3:9]]
-    columns = (tr.h_tm1, tr.pre_z, tr.z, tr.pre_r, tr.r, tr.pre_h, tr.hh, tr.h)
+    columns = (tr.h_tm1, tr.a_z, tr.z, tr.a_r, tr.r, tr.a_h, tr.hh, tr.h)
     assert rows[5] == [f"{float(v[0, 2, 1]):+.4f}" for v in columns]
     assert "+0.4204" in rows[0] and rows[4][-1] == "+0.3409"
 

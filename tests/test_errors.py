@@ -112,7 +112,7 @@ def test_a_bad_option_value_from_the_caller_is_escaped():
 
 
 def test_check_flag_is_the_one_bool_checker():
-    from refgru._checks import check_flag
+    from refgru.core.checks import check_flag
 
     assert check_flag("go_backwards", np.bool_(True)) is True and check_flag("go_backwards", False) is False
     for bad in (1, "yes", None, np.array([True])):

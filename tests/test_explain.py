@@ -6,13 +6,12 @@ import inspect
 
 import numpy as np
 import pytest
-
 from helpers import assert_close, random_weights
 
 import refgru
-from refgru import seed
 from refgru.errors import RefgruError
-from refgru.explain import Explanation
+from refgru.teach import seed_question as seed
+from refgru.teach.explain import Explanation, ModelExplanation
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +24,7 @@ VARIANTS = [(True, True), (False, True), (True, False), (False, False)]  # (rese
 
 
 def _named(weights: list[np.ndarray]) -> dict[str, np.ndarray]:
-    return dict(zip(["kernel", "recurrent_kernel", "bias"], weights))
+    return dict(zip(["kernel", "recurrent_kernel", "bias"], weights, strict=False))
 
 
 def run_equations(e: Explanation, x_t: np.ndarray, h_tm1: np.ndarray) -> np.ndarray:
@@ -237,7 +236,46 @@ def test_bad_input_is_a_refgru_error():
         refgru.explain(seed.WEIGHTS, keras_version=4)
 
 
-def test_explain_is_callable_after_importing_the_module():
-    import refgru.explain as module
+def test_explain_is_a_function_and_its_module_is_teach_explain():
+    import importlib
 
-    assert isinstance(refgru.explain(seed.WEIGHTS), Explanation) and isinstance(module(seed.WEIGHTS), Explanation)
+    import refgru.teach.explain as module
+
+    assert refgru.explain is module.explain and isinstance(refgru.explain(seed.WEIGHTS), Explanation)
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("refgru.explain")
+
+
+def test_explain_accepts_gru_layers_options_and_a_model(tmp_path):
+    """Model.gru_layers() options go in as **options (units included), so hard_sigmoid is explained as such;
+    a loaded model is explained GRU by GRU, the Bidirectional halves labelled."""
+    pytest.importorskip("h5py")
+    import tiny_files
+
+    path = tmp_path / "tiny.keras"
+    path.write_bytes(tiny_files.keras_bytes())
+    model = refgru.load_model(path)
+    layers = model.gru_layers()
+    assert layers
+    for label, w, config in layers:
+        assert "units" in config
+        e = refgru.explain(w, label=label, **{**config, "recurrent_activation": "hard_sigmoid"})
+        assert e.recurrent_activation == "hard_sigmoid" and "hard_sigmoid(" in "\n".join(e.equations)
+    whole = refgru.explain(model)
+    assert isinstance(whole, ModelExplanation) and len(whole.layers) == len(layers)
+    text = str(whole)
+    for label, _, config in layers:
+        assert f"GRU {label!r}" in text and f"activation={config['activation']!r}" in text
+    bi = refgru.GRUWeights.from_keras(random_weights(np.random.default_rng(0), 2, 3))
+
+    class Bidirectional:  # what Model.gru_layers() returns for a Bidirectional: two labelled halves
+        name = "m"
+
+        def gru_layers(self):
+            return [("bi/forward", bi, {"units": 3, "activation": "tanh"}),
+                    ("bi/backward", bi, {"units": 3, "activation": "tanh", "go_backwards": True})]
+
+    text = str(refgru.explain(Bidirectional()))
+    assert "GRU 'bi/forward'" in text and "GRU 'bi/backward'" in text
+    with pytest.raises(RefgruError, match=r"^units: expected 3"):
+        refgru.explain(bi, units=4)

@@ -1,6 +1,9 @@
-"""The fast tanh/sigmoid loop (refgru/fast.py) against a plain loop over the step math ``refgru.cell.cell``.
+"""The fused tanh/sigmoid kernel (refgru/core/fused.py) against the readable cell() kernel, through the SAME driver.
 
-What is asserted, and why not bitwise: the fast loop computes the same formulas as ``cell()`` but
+Both kernels run under :func:`refgru.core.sequence.run`, which alone applies the mask, direction and
+output rules, so this file compares only the step math (the rules are tested against Keras elsewhere).
+
+What is asserted, and why not bitwise: the fused kernel computes the same formulas as ``cell()`` but
 (1) its sigmoid is ``1 / (1 + exp(-a))`` for every ``a``, while refgru's uses ``e / (1 + e)`` with
 ``e = exp(a)`` for ``a < 0`` (both round correctly to within an ulp or two of the true value), (2) its
 fused matmuls add the biases and the input part in another order than ``x_proj + (h_tm1 @ U + rb)``,
@@ -12,7 +15,8 @@ step t (0-based, in processing order)::
 
     |fast - reference| <= 8 * (t + 1) * eps * max(1, |reference|)
 
-so an error in the fast path (a wrong gate, a wrong mask rule: differences of order 1e-2..1) cannot hide.
+so an error in the fused kernel (a wrong gate, a state the driver's carry does not reach: differences of
+order 1e-2..1) cannot hide.
 """
 
 from __future__ import annotations
@@ -21,32 +25,28 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import random_weights
+from helpers import MASK_KINDS, make_mask, random_weights
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import refgru
-from refgru import fast
-from refgru.activations import get_activation, sigmoid
-from refgru.cell import cell, project_inputs
+from refgru.core import api, fused
+from refgru.core.activations import sigmoid
+from refgru.core.cell import CellKernel
+from refgru.core.masking import make_schedule
+from refgru.core.sequence import run
 
 ULPS_PER_STEP = 8
 
 
-def reference_run(x, w, h0, mask, return_sequences, zero_output_for_mask):
-    """Keras's sequence rules over ``cell()``, one step at a time: (output, state)."""
-    h, output, outputs = h0.copy(), np.zeros_like(h0), []
-    x_proj = project_inputs(x, w)
-    for t in range(x.shape[1]):
-        h_new = cell(x_proj[:, t], h, w, np.tanh, sigmoid)
-        if mask is None:
-            h = output = h_new
-        else:
-            keep = mask[:, t, None]
-            h = np.where(keep, h_new, h)
-            output = np.where(keep, h_new, 0 if zero_output_for_mask else output).astype(h.dtype)
-        outputs.append(output)
-    return (np.stack(outputs, axis=1) if return_sequences else output), h
+def run_both(x, w, h0, mask, go_backwards, return_sequences, zero_output_for_mask, **tuning):
+    """``(fused (output, state), cell (output, state))``: both kernels through the one driver."""
+    schedule = make_schedule(x, mask, go_backwards=go_backwards, return_sequences=return_sequences,
+                             zero_output_for_mask=zero_output_for_mask)
+    chunk = tuning.get("chunk_elements", 1 << 20)
+    out_f, (state_f,) = run(schedule, fused.FusedKernel(w, h0.dtype, **tuning), (h0,))
+    out_c, (state_c,) = run(schedule, CellKernel(w, np.tanh, sigmoid, chunk_elements=chunk), (h0,))
+    return (out_f, state_f), (out_c, state_c)
 
 
 def assert_fast_close(name, actual, expected, steps_done):
@@ -61,18 +61,6 @@ def assert_fast_close(name, actual, expected, steps_done):
                         f"at {np.unravel_index(np.argmax(excess), excess.shape)}")
 
 
-def make_mask(kind, rng, batch, steps):
-    if kind == "none":
-        return None
-    mask = rng.random((batch, steps)) > 0.4
-    if kind == "masked_row":
-        mask[rng.integers(batch)] = False
-    elif kind == "leading":
-        mask[:] = True
-        mask[:, : rng.integers(1, steps + 1)] = False
-    return mask
-
-
 @st.composite
 def cases(draw):
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
@@ -84,10 +72,9 @@ def cases(draw):
                                                     use_bias=use_bias, dtype=dtype))
     x = rng.normal(size=(batch, steps, features)).astype(dtype)
     h0 = rng.normal(size=(batch, units)).astype(dtype) if draw(st.booleans()) else np.zeros((batch, units), dtype)
-    mask = make_mask(draw(st.sampled_from(["none", "random", "masked_row", "leading"])), rng, batch, steps)
-    if draw(st.booleans()):  # go_backwards: gru() hands run() the reversed views
-        x, mask = x[:, ::-1], None if mask is None else mask[:, ::-1]
-    options = {"return_sequences": draw(st.booleans()), "zero_output_for_mask": draw(st.booleans())}
+    mask = make_mask(draw(st.sampled_from(MASK_KINDS)), rng, batch, steps)
+    options = {"go_backwards": draw(st.booleans()), "return_sequences": draw(st.booleans()),
+               "zero_output_for_mask": draw(st.booleans())}
     # Both loop layouts, and chunks from one step to all of them (chunk boundaries inside the sequence).
     tuning = {"fuse_inputs": draw(st.sampled_from([True, False, None])), "chunk_elements": draw(st.integers(1, 400))}
     return x, w, h0, mask, options, tuning
@@ -95,12 +82,12 @@ def cases(draw):
 
 @settings(max_examples=150)
 @given(cases())
-def test_fast_loop_equals_cell_loop(case):
-    """Both variants, no bias, masks (random, a fully masked row, leading), go_backwards, zero_output_for_mask,
-    return_sequences, float32/float64, every size from 1, both layouts and any chunking."""
+def test_fused_kernel_equals_cell_kernel(case):
+    """Both variants, no bias, masks (tests/helpers.py MASK_KINDS: gaps, leading, trailing, fully masked rows),
+    go_backwards, zero_output_for_mask, return_sequences, float32/float64, every size from 1, both layouts and
+    any chunking."""
     x, w, h0, mask, options, tuning = case
-    output, state = fast.run(x, w, h0, mask=mask, **options, **tuning)
-    ref_output, ref_state = reference_run(x, w, h0, mask, **options)
+    (output, state), (ref_output, ref_state) = run_both(x, w, h0, mask, **options, **tuning)
     steps = x.shape[1]
     steps_done = np.arange(1, steps + 1)[None, :, None] if options["return_sequences"] else steps
     assert_fast_close(f"output {options} {tuning}", output, ref_output, steps_done)
@@ -118,16 +105,16 @@ def test_saturated_gates_no_warnings(reset_after, fuse_inputs):
     h0 = np.zeros((2, 4), np.float32)
     with warnings.catch_warnings(), np.errstate(all="warn"):
         warnings.simplefilter("error")
-        output, state = fast.run(x, w, h0, mask=None, return_sequences=True, zero_output_for_mask=False,
-                                 chunk_elements=1 << 20, fuse_inputs=fuse_inputs)
-    ref_output, ref_state = reference_run(x, w, h0, None, True, False)
+        schedule = make_schedule(x, None, go_backwards=False, return_sequences=True, zero_output_for_mask=False)
+        output, (state,) = run(schedule, fused.FusedKernel(w, h0.dtype, fuse_inputs=fuse_inputs), (h0,))
+    _, (ref_output, ref_state) = run_both(x, w, h0, None, False, True, False, fuse_inputs=fuse_inputs)
     assert np.isfinite(output).all()
     assert_fast_close("saturated output", output, ref_output, np.arange(1, 7)[None, :, None])
     assert_fast_close("saturated state", state, ref_state, 6)
 
 
 class _DtypeSpy:
-    """Stands in for ``numpy`` inside refgru.fast and records the dtype of every array each call touches."""
+    """Stands in for ``numpy`` inside refgru.core.fused and records the dtype of every array each call touches."""
 
     WATCHED = ("dot", "matmul", "add", "subtract", "divide", "exp", "tanh", "copyto", "empty", "zeros", "ones_like")
 
@@ -155,40 +142,49 @@ def test_float32_stays_float32(monkeypatch, reset_after, fuse_inputs):
     is float32, so are the fused weights, and so are the results."""
     rng = np.random.default_rng(2)
     w = refgru.GRUWeights.from_keras(random_weights(rng, 3, 4, reset_after=reset_after))
-    f = fast.fuse(w, np.dtype(np.float32), fuse_inputs)
+    f = fused.fuse(w, np.dtype(np.float32), fuse_inputs)
     for name in ("step_kernel", "input_kernel", "input_bias", "candidate_kernel"):
         array = getattr(f, name)
         assert array is None or array.dtype == np.float32, f"{name} is {array.dtype}"
     spy = _DtypeSpy()
-    monkeypatch.setattr(fast, "np", spy)
+    monkeypatch.setattr(fused, "np", spy)
     x = rng.normal(size=(2, 5, 3)).astype(np.float32)
     mask = rng.random((2, 5)) > 0.3
-    output, state = fast.run(x, w, np.zeros((2, 4), np.float32), mask=mask, return_sequences=True,
-                             zero_output_for_mask=False, chunk_elements=40, fuse_inputs=fuse_inputs)
+    schedule = make_schedule(x, mask, go_backwards=False, return_sequences=True, zero_output_for_mask=False)
+    kernel = fused.FusedKernel(w, np.dtype(np.float32), chunk_elements=40, fuse_inputs=fuse_inputs)
+    output, (state,) = run(schedule, kernel, (np.zeros((2, 4), np.float32),))
     assert output.dtype == state.dtype == np.float32
     assert {"dot", "exp", "tanh", "divide"} <= set(spy.seen)
     upcast = {name: dtypes for name, dtypes in spy.seen.items() if dtypes != {"float32"}}
     assert not upcast, f"float64 arrays inside the float32 loop: {upcast}"
 
 
-def test_gru_uses_the_fast_loop_only_for_tanh_sigmoid(monkeypatch):
-    """gru() dispatches tanh/sigmoid (as names, for both Keras versions) to the fast loop and everything else
-    to the cell() loop; both give the cell() loop's numbers, and output and state are separate arrays."""
+def test_gru_uses_the_fused_kernel_only_for_tanh_sigmoid(monkeypatch):
+    """gru() runs tanh/sigmoid (as names, for both Keras versions) with the fused kernel and everything else
+    with the cell() kernel; both give the cell() kernel's numbers, and output and state are separate arrays."""
     for version in (2, 3):
-        assert fast.supports(get_activation("tanh", version), get_activation("sigmoid", version))
-        assert not fast.supports(get_activation("tanh", version), get_activation("hard_sigmoid", version))
-        assert not fast.supports(get_activation("relu", version), get_activation("sigmoid", version))
-    calls = []
-    real_run = fast.run
-    monkeypatch.setattr(fast, "run", lambda *a, **k: calls.append(1) or real_run(*a, **k))
+        assert api.resolve(keras_version=version).is_tanh_sigmoid
+        assert not api.resolve(recurrent_activation="hard_sigmoid", keras_version=version).is_tanh_sigmoid
+        assert not api.resolve(activation="relu", keras_version=version).is_tanh_sigmoid
+    kernels = []
+    real = api.kernel_for
+    monkeypatch.setattr(api, "kernel_for", lambda p: kernels.append(type(real(p))) or real(p))
     rng = np.random.default_rng(3)
     weights = random_weights(rng, 3, 4)
     x = rng.normal(size=(2, 6, 3)).astype(np.float32)
     output, state = refgru.gru(x, weights, return_state=True)
-    assert calls and output is not state
-    ref_output, ref_state = reference_run(x, refgru.GRUWeights.from_keras(weights), np.zeros((2, 4), np.float32),
-                                          None, False, False)
+    assert kernels == [fused.FusedKernel] and output is not state and not np.shares_memory(output, state)
+    h0 = np.zeros((2, 4), np.float32)
+    _, (ref_output, ref_state) = run_both(x, refgru.GRUWeights.from_keras(weights), h0, None, False, False, False)
     assert_fast_close("gru() output", output, ref_output, 6)
-    calls.clear()
     refgru.gru(x, weights, recurrent_activation="hard_sigmoid")
-    assert not calls
+    assert kernels[1:] == [CellKernel]
+
+
+def test_fused_weights_are_cached_per_weights_and_dtype():
+    """fuse() runs once per (GRUWeights, dtype, layout), not on every call."""
+    w = refgru.GRUWeights.from_keras(random_weights(np.random.default_rng(4), 2, 3))
+    a = fused.fused_weights(w, np.dtype("float32"), True)
+    assert fused.fused_weights(w, np.dtype("float32"), True) is a
+    assert fused.fused_weights(w, np.dtype("float64"), True) is not a
+    assert fused.fused_weights(w, np.dtype("float32"), False).fuse_inputs is False

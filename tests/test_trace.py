@@ -13,15 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_close, random_weights
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import assert_close, random_weights
-
 import refgru
-from refgru import seed
 from refgru.errors import RefgruError
-from refgru.trace import FIELDS, Trace
+from refgru.teach import seed_question as seed
+from refgru.teach.trace import FIELDS, Trace
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -57,7 +56,7 @@ def _input_only(weights: list[np.ndarray], reset_after: bool) -> list[np.ndarray
     return out
 
 
-def keras_gates(kr, version, weights, x, h0, dtype, reset_after, activation, recurrent_activation):
+def keras_gates(kr, version, weights, x, h0, dtype, reset_after, activation, recurrent_activation, h_tm1=None):
     """Per-step values of a Keras GRU, read off the Keras layer's output alone.
 
     The only thing this uses is ``keras_ref.keras_gru``, the real ``GRU`` layer of Keras
@@ -66,7 +65,7 @@ def keras_gates(kr, version, weights, x, h0, dtype, reset_after, activation, rec
     ``x[b, t]``, and the initial state is ``h_tm1``, Keras's own ``return_sequences`` output of the
     step before.
 
-    - ``z``: the output is ``h = z * h_tm1 + (1 - z) * act(pre_h)``, and ``z`` does not depend on
+    - ``z``: the output is ``h = z * h_tm1 + (1 - z) * act(a_h)``, and ``z`` does not depend on
       ``act``. Run the step again with the activation ``t -> act(t) + 1``, a callable made from
       Keras's own activation. Then ``h' - h = 1 - z``, so ``z = 1 - (h' - h)``.
     - ``hh``: once ``z`` is known, ``hh = (h - z * h_tm1) / (1 - z)``. Entries with ``z`` within
@@ -74,7 +73,7 @@ def keras_gates(kr, version, weights, x, h0, dtype, reset_after, activation, rec
     - ``r``: ``z`` and ``r`` have the same formula with their own slices, in both variants. So the
       ``z`` of a GRU whose z and r column blocks are swapped in all three arrays is the original
       ``r``.
-    - ``pre_z`` and ``pre_r``: the same with ``recurrent_activation="linear"``. ``pre_h``: ``hh``
+    - ``a_z`` and ``a_r``: the same with ``recurrent_activation="linear"``. ``a_h``: ``hh``
       with ``activation="linear"`` and the true ``z``.
     - ``x_z``, ``x_r`` and ``x_h``: the same on weights whose recurrent terms are zero
       (``U = 0``, ``rb = 0``), so that the pre-activations are just ``x_t @ W + b``.
@@ -85,8 +84,10 @@ def keras_gates(kr, version, weights, x, h0, dtype, reset_after, activation, rec
     run = lambda w, ins, h, act, ract, **kw: kr.keras_gru(  # noqa: E731
         version, w, ins, initial_state=h, dtype=dtype, reset_after=reset_after, activation=act,
         recurrent_activation=ract, **kw)
-    seq = run(weights, x, h0, activation, recurrent_activation, return_sequences=True)
-    h_tm1 = np.concatenate([h0[:, None], seq[:, :-1]], axis=1).reshape(batch * steps, u)
+    if h_tm1 is None:
+        seq = run(weights, x, h0, activation, recurrent_activation, return_sequences=True)
+        h_tm1 = np.concatenate([h0[:, None], seq[:, :-1]], axis=1)
+    h_tm1 = h_tm1.reshape(batch * steps, u)
     x1 = x.reshape(batch * steps, 1, features)
 
     def z_of(w, act, ract):
@@ -99,22 +100,24 @@ def keras_gates(kr, version, weights, x, h0, dtype, reset_after, activation, rec
         return (base - z * h_tm1) / (1 - z), z
 
     w0 = _input_only(weights, reset_after)
-    out = {"h": seq}
+    out = {}
     out["z"], base = z_of(weights, activation, recurrent_activation)
     out["hh"] = (base - out["z"] * h_tm1) / (1 - out["z"])
     out["r"], _ = z_of(_swap_zr(weights), activation, recurrent_activation)
-    out["pre_z"], _ = z_of(weights, activation, "linear")
-    out["pre_r"], _ = z_of(_swap_zr(weights), activation, "linear")
-    out["pre_h"] = (run(weights, x1, h_tm1, "linear", recurrent_activation) - out["z"] * h_tm1) / (1 - out["z"])
+    out["a_z"], _ = z_of(weights, activation, "linear")
+    out["a_r"], _ = z_of(_swap_zr(weights), activation, "linear")
+    out["a_h"] = (run(weights, x1, h_tm1, "linear", recurrent_activation) - out["z"] * h_tm1) / (1 - out["z"])
     out["x_z"], _ = z_of(w0, activation, "linear")
     out["x_r"], _ = z_of(_swap_zr(w0), activation, "linear")
     out["x_h"], z0 = hh_of(w0, "linear")
     for g in "zrh":
-        out[f"rec_{g}"] = out[f"pre_{g}"] - out[f"x_{g}"]
-    keep = {"hh": np.abs(1 - out["z"]) > 1e-3, "pre_h": np.abs(1 - out["z"]) > 1e-3, "x_h": np.abs(1 - z0) > 1e-3}
-    keep["rec_h"] = keep["pre_h"] & keep["x_h"]
+        out[f"rec_{g}"] = out[f"a_{g}"] - out[f"x_{g}"]
+    keep = {"hh": np.abs(1 - out["z"]) > 1e-3, "a_h": np.abs(1 - out["z"]) > 1e-3, "x_h": np.abs(1 - z0) > 1e-3}
+    keep["rec_h"] = keep["a_h"] & keep["x_h"]
     shape = lambda a: a.reshape(batch, steps, u)  # noqa: E731
-    return {k: (v if k == "h" else shape(v)) for k, v in out.items()}, {k: shape(v) for k, v in keep.items()}
+    if "seq" in locals():
+        out["h"] = seq.reshape(batch * steps, u)
+    return {k: shape(v) for k, v in out.items()}, {k: shape(v) for k, v in keep.items()}
 
 
 def assert_trace_matches(tr: Trace, expected: dict, keep: dict, label: str) -> None:
@@ -217,12 +220,12 @@ def test_table_shows_the_trace_values():
     tr = refgru.trace(seed.X, seed.WEIGHTS, activation="linear")
     lines = tr.table().splitlines()
     assert "reset_after=True" in lines[0] and "activation='linear'" in lines[0]
-    assert lines[1].split() == ["t", "x_t", "j", "h_tm1", "pre_z", "z", "pre_r", "r", "pre_h", "hh", "h"]
+    assert lines[1].split() == ["t", "x_t", "j", "h_tm1", "a_z", "z", "a_r", "r", "a_h", "hh", "h"]
     rows = lines[3:9]
     for t in range(3):
         for j in range(2):
             cells = rows[2 * t + j].split()[-8:]
-            values = [tr.h_tm1, tr.pre_z, tr.z, tr.pre_r, tr.r, tr.pre_h, tr.hh, tr.h]
+            values = [tr.h_tm1, tr.a_z, tr.z, tr.a_r, tr.r, tr.a_h, tr.hh, tr.h]
             assert cells == [f"{float(v[0, t, j]):+.4f}" for v in values], (t, j)
     assert "rb_h" in tr.table() and "r * (h_tm1 @ U_h + rb_h)" in tr.table()
     parts = tr.table(parts=True).splitlines()[1].split()
@@ -239,7 +242,7 @@ def test_plot_writes_the_gates(tmp_path):
     assert (tmp_path / "gates.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     axes = fig.axes
     assert [ax.get_title().split()[0] for ax in axes] == ["update", "reset", "candidate", "state"]
-    for ax, name in zip(axes, ["z", "r", "hh", "h"]):
+    for ax, name in zip(axes, ["z", "r", "hh", "h"], strict=False):
         for j, line in enumerate(ax.get_lines()):
             np.testing.assert_array_equal(line.get_ydata(), getattr(tr, name)[0, :, j])
 
@@ -257,10 +260,61 @@ def test_bad_input_names_the_argument():
         refgru.trace(np.zeros((3, 1)), seed.WEIGHTS).table(sequence=1)
 
 
-def test_trace_is_callable_after_importing_the_module():
-    import refgru.trace as module
+def test_trace_is_a_function_and_its_module_is_teach_trace():
+    """No shadowing: refgru.trace is the function, its module is refgru.teach.trace, and there is no module
+    refgru.trace that an import could confuse with the function."""
+    import importlib
 
-    assert isinstance(refgru.trace(seed.X, seed.WEIGHTS), Trace) and isinstance(module(seed.X, seed.WEIGHTS), Trace)
+    import refgru.teach.trace as module
+
+    assert callable(refgru.trace) and refgru.trace is module.trace
+    assert isinstance(module.trace(seed.X, seed.WEIGHTS), Trace)
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("refgru.trace")
+
+
+MASKED_CASES = [("gaps", False, True), ("leading", True, False), ("trailing", False, False), ("full_row", True, True),
+                ("random", True, False)]
+
+
+@pytest.mark.parametrize("version", [3, 2])
+@pytest.mark.parametrize("kind, go_backwards, zero_output_for_mask", MASKED_CASES)
+def test_masked_backwards_trace_matches_keras(kr, version, kind, go_backwards, zero_output_for_mask):
+    """Masks (gaps, leading, trailing, a fully masked row), go_backwards, zero_output_for_mask and hard_sigmoid:
+    the trace's h is Keras's return_sequences output, its final state Keras's state, the state each step starts
+    from is Keras's state after the steps before (Keras run on the processed prefix), and every gate of every
+    step (masked steps too: Keras computes and discards them) is what Keras computes from that state."""
+    from helpers import make_mask
+
+    rng = np.random.default_rng(abs(hash((kind, go_backwards, version))) % 2**32)
+    batch, steps, features, units = 3, 4, 2, 2
+    weights = random_weights(rng, features, units, dtype="float64")
+    x, h0 = rng.normal(size=(batch, steps, features)), rng.normal(size=(batch, units)) * 0.5
+    mask = make_mask(kind, rng, batch, steps)
+    opts = dict(activation="tanh", recurrent_activation="hard_sigmoid", go_backwards=go_backwards,
+                zero_output_for_mask=zero_output_for_mask)
+    tr = refgru.trace(x, weights, initial_state=h0, mask=mask, keras_version=version, return_state=True, **opts)
+    seq, state = kr.keras_gru(version, weights, x, mask=mask, initial_state=h0, dtype="float64",
+                              return_sequences=True, return_state=True, **opts)
+    assert_close(f"Keras {version} {kind} return_sequences", tr.h, seq)
+    assert_close(f"Keras {version} {kind} state", tr.state, state)
+    assert_close(f"gru() {kind}", tr.h, refgru.gru(x, weights, initial_state=h0, mask=mask, keras_version=version,
+                                                   return_sequences=True, **opts))
+    order = (lambda a: a[:, ::-1]) if go_backwards else (lambda a: a)
+    x_p, m_p = order(x), order(mask)
+    h_tm1 = [h0]
+    for t in range(1, steps):  # the processed prefix of t steps, as Keras sees it
+        part = slice(steps - t, None) if go_backwards else slice(0, t)
+        _, s = kr.keras_gru(version, weights, x[:, part], mask=mask[:, part], initial_state=h0, dtype="float64",
+                            return_state=True, **opts)
+        h_tm1.append(s)
+    h_tm1 = np.stack(h_tm1, axis=1)
+    assert_close(f"Keras {version} {kind} h_tm1", tr.h_tm1, h_tm1)
+    np.testing.assert_array_equal(tr.keep, m_p)
+    np.testing.assert_array_equal(tr.x, x_p)
+    expected, keep = keras_gates(kr, version, weights, x_p, h0, "float64", True, "tanh", "hard_sigmoid", h_tm1=h_tm1)
+    assert min(int(k.sum()) for k in keep.values()) >= batch * steps // 2  # most entries compared
+    assert_trace_matches(tr, expected, keep, f"Keras {version} {kind} go_backwards={go_backwards}")
 
 
 # ---------------------------------------------------------------- the docs: printed output and prose numbers

@@ -64,7 +64,7 @@ def _model_config(cfg: dict) -> dict:
 
 
 def _run_explain(args) -> int:
-    from ..explain import explain
+    from ..teach.explain import explain
 
     if args.file.lower().endswith(MODEL_SUFFIXES):
         explanations = _explain_model(args.file, args)
@@ -98,7 +98,7 @@ def print_table(tr, sequence: int, parts: bool) -> None:
 
 
 def _run_trace(args) -> int:
-    from ..trace import trace
+    from ..teach.trace import trace
 
     if args.weights.lower().endswith(MODEL_SUFFIXES):
         raise error("WEIGHTS", "an .npz of the get_weights() arrays (use `refgru explain` for model files)",
@@ -142,7 +142,7 @@ def register(sub) -> None:
     p.set_defaults(func=_run_explain)
 
     p = sub.add_parser("trace", help="print the step-by-step gate table of a GRU run",
-                       description="Run a GRU over an input and print pre_z, z, pre_r, r, pre_h, hh and h "
+                       description="Run a GRU over an input and print a_z, z, a_r, r, a_h, hh and h "
                                    "at each step.")
     p.add_argument("x", metavar="X", help=".npy input, shape (T, input_dim) or (B, T, input_dim)")
     p.add_argument("weights", metavar="WEIGHTS", help=".npz of the get_weights() arrays (np.savez)")

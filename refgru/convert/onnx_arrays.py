@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import as_numeric, check_choice
+from ..core.checks import as_numeric, check_choice
 from ..errors import error
 from .layouts import FRAMEWORKS, KerasArrays, as_layers, check_stack, export_parameters, import_parameters
 

@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .._checks import as_numeric, check_choice, check_index
+from ..core.checks import as_numeric, check_choice, check_index
 from ..errors import error, quote
 from .layouts import (
     DIRECTIONS,

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..activations import get_activation
+from ..core.activations import get_activation
 from ..errors import RefgruError, describe
-from ..layer import gru
-from ..weights import GRUWeights
+from ..core.api import gru
+from ..core.weights import GRUWeights
 from .registry import Layer, activation_name, as_float, check_weights, layer_dtype, register, where
 
 

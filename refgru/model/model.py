@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import RefgruError, describe
-from ..weights import as_numeric
+from ..core.checks import as_numeric
 from .config import Graph, Ref, map_tree
 from .layers_rnn import GRULayer
 from .registry import Layer, escape, unexpected, where

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from ..activations import get_activation
+from ..core.activations import get_activation
 from ..errors import RefgruError, describe
 
 #: ``class_name -> builder``; filled by the ``layers_*`` modules through :func:`register`.

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from .._checks import check_flag
+from ..core.checks import check_flag
 from ..errors import error
 from ..weights import as_weights
 from .graph import OnnxGraph

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .._checks import check_choice
+from ..core.checks import check_choice
 from ..activations import check_keras_version
 from ..convert import KerasArrays, to_onnx
 from ..errors import error

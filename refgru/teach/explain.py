@@ -2,20 +2,19 @@
 
 ``explain(weights, **config)`` returns an :class:`Explanation`: structured fields (arrays, slices,
 variant, bias usage, equations, notes) plus ``str()`` for a terminal and ``to_markdown()`` for docs.
-The equations and slice names are those of :mod:`refgru.cell` and :class:`refgru.GRUWeights`.
+The equations and slice names are those of :mod:`refgru.core.cell` and :class:`refgru.GRUWeights`. A loaded
+:class:`refgru.model.Model` gives a :class:`ModelExplanation`: one :class:`Explanation` per GRU in it.
 """
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
-from .activations import Activation, check_keras_version, get_activation
-from .trace import activation_name
-from .weights import GATES, GRUWeights, as_weights
+from ..core.options import resolve
+from ..core.weights import GATES, GRUWeights
+from .render import format_array, wrap
 
 ROLE = {"z": "update gate z", "r": "reset gate r", "h": "candidate hh"}
 #: Arrays with at most this many elements have their values shown by default.
@@ -86,7 +85,7 @@ class Explanation:
     def to_text(self, values: bool | None = None) -> str:
         """Plain text. ``values``: show each slice's numbers (default: when the arrays are small)."""
         show = self._show_values(values)
-        out = [self._title(), "", f"Variant: reset_after={self.reset_after}", *_wrap(self.variant, "  "), ""]
+        out = [self._title(), "", f"Variant: reset_after={self.reset_after}", *wrap(self.variant, "  "), ""]
         out.append(f"get_weights() holds {len(self.arrays)} arrays. Their columns are 3 blocks of width u = "
                    f"{self.units}, in Keras's gate order [z, r, h]:")
         out.append("z = update gate, r = reset gate, h = candidate state hh.")
@@ -101,10 +100,10 @@ class Explanation:
                 row = f"    {s.name:<5} {s.where:<{width}}  {str(s.shape):<{shape}}  {s.role:<{role}}{shown}"
                 out.append(row.rstrip())
         out += ["", "Which bias goes where:"]
-        out += [line for usage in self.bias_usage for line in _wrap(usage, "  - ", "    ")]
+        out += [line for usage in self.bias_usage for line in wrap(usage, "  - ", "    ")]
         out += ["", f"Equations of one step (reset_after={self.reset_after}); x_t is (B, {self.input_dim}), "
                 f"h_tm1 is (B, {self.units}):"] + [f"  {line}" for line in self.equations]
-        out += ["", "Notes:"] + [line for note in self.notes for line in _wrap(note, "  - ", "    ")]
+        out += ["", "Notes:"] + [line for note in self.notes for line in wrap(note, "  - ", "    ")]
         return "\n".join(out)
 
     __str__ = to_text
@@ -130,19 +129,6 @@ class Explanation:
         out += ["", "#### Equations", "", "```text", *self.equations, "```", "", "#### Notes", ""]
         out += [f"- {note}" for note in self.notes]
         return "\n".join(out) + "\n"
-
-
-def format_array(value: np.ndarray) -> str:
-    """One line: ``[0.5, -1]`` or ``[[0.5, -1], [2, 0]]``, 6 significant digits."""
-    value = np.asarray(value)
-    if value.ndim == 0:
-        return f"{float(value):.6g}"
-    return "[" + ", ".join(format_array(v) for v in value) + "]"
-
-
-def _wrap(text: str, first: str, rest: str | None = None, width: int = 100) -> list[str]:
-    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=first if rest is None else rest,
-                         break_on_hyphens=False)
 
 
 def _cols(i: int, u: int) -> str:
@@ -241,7 +227,7 @@ def _equations(w: GRUWeights, act: str, ract: str) -> list[str]:
     ]
     width = max(map(len, lines))
     tags = ["update gate", "reset gate", "candidate state", "new state = output"]
-    return [f"{line:<{width}}   # {tag}, (B, {w.units})" for line, tag in zip(lines, tags)]
+    return [f"{line:<{width}}   # {tag}, (B, {w.units})" for line, tag in zip(lines, tags, strict=False)]
 
 
 def _notes(w: GRUWeights, act: str, ract: str, keras_version: int) -> list[str]:
@@ -263,28 +249,51 @@ def _notes(w: GRUWeights, act: str, ract: str, keras_version: int) -> list[str]:
     return notes
 
 
-def explain(weights: Sequence[np.ndarray] | GRUWeights, *, reset_after: bool | None = None,
-            activation: str | Activation | None = "tanh", recurrent_activation: str | Activation | None = "sigmoid",
-            keras_version: int = 3, label: str | None = None) -> Explanation:
-    """Explain the arrays of ``GRU.get_weights()``.
+@dataclass(frozen=True, eq=False, repr=False)
+class ModelExplanation:
+    """The explanations of every GRU of a loaded model, in layer order (Bidirectional halves labelled
+    ``<name>/forward`` and ``<name>/backward``). ``str()`` is plain text, :meth:`to_markdown` Markdown."""
+
+    name: str
+    layers: tuple[Explanation, ...]
+
+    def to_text(self, values: bool | None = None) -> str:
+        head = f"Model {self.name!r}: {len(self.layers)} GRU layer{'s' if len(self.layers) != 1 else ''}"
+        return "\n\n".join([head, *(e.to_text(values) for e in self.layers)])
+
+    __str__ = to_text
+
+    def to_markdown(self, values: bool | None = None) -> str:
+        return "\n".join([f"## Model `{self.name}`", "", *(e.to_markdown(values) for e in self.layers)])
+
+    def __repr__(self) -> str:
+        return f"<ModelExplanation of {self.name!r}: {', '.join(repr(e.label) for e in self.layers)}>"
+
+
+def explain(weights, *, label: str | None = None, **options) -> Explanation | ModelExplanation:
+    """Explain the arrays of ``GRU.get_weights()``, or every GRU of a loaded model.
 
     Arguments:
         weights: ``[kernel (input_dim, 3u), recurrent_kernel (u, 3u), bias]`` with bias ``(2, 3u)``,
-            ``(3u,)`` or absent, or a :class:`GRUWeights`.
-        reset_after: ``None`` infers it from the bias shape (no bias: True, the Keras default).
-        activation, recurrent_activation, keras_version: the layer's settings, as in :func:`refgru.gru`;
-            they appear in the equations.
+            ``(3u,)`` or absent, a :class:`GRUWeights`, or a :class:`refgru.model.Model`
+            (``refgru.load_model(path)``), whose GRUs are explained with their own options.
         label: a name for the layer (e.g. ``"gru"`` or ``"bidirectional/forward"``), shown in the title.
+        options: the layer's options as in :func:`refgru.gru` (``reset_after`` ``None`` infers it from
+            the bias shape; ``activation``, ``recurrent_activation`` and ``keras_version`` appear in
+            the equations), for instance the options ``Model.gru_layers()`` returns.
 
     Returns:
-        An :class:`Explanation`; ``str()`` gives text, ``.to_markdown()`` Markdown.
+        An :class:`Explanation` (a :class:`ModelExplanation` for a model); ``str()`` gives text,
+        ``.to_markdown()`` Markdown.
     """
-    keras_version = check_keras_version(keras_version)
-    given = reset_after is not None or isinstance(weights, GRUWeights)
-    w = as_weights(weights, reset_after)
-    get_activation(activation, keras_version, "activation")
-    get_activation(recurrent_activation, keras_version, "recurrent_activation")
-    act, ract = activation_name(activation), activation_name(recurrent_activation)
+    gru_layers = getattr(weights, "gru_layers", None)
+    if callable(gru_layers) and not isinstance(weights, (GRUWeights, list, tuple)):
+        return ModelExplanation(str(getattr(weights, "name", "model")),
+                                tuple(explain(w, label=name, **config) for name, w, config in gru_layers()))
+    opts = resolve(**options)
+    given = opts.reset_after is not None or isinstance(weights, GRUWeights)
+    w = opts.bind(weights)
+    act, ract, keras_version = opts.activation.name, opts.recurrent_activation.name, opts.keras_version
     source = "bias shape" if w.use_bias else ("given" if given else "default")
     arrays = _kernel_info(w)
     bias = _bias_info(w)
@@ -296,4 +305,4 @@ def explain(weights: Sequence[np.ndarray] | GRUWeights, *, reset_after: bool | N
                        notes=tuple(_notes(w, act, ract, keras_version)))
 
 
-__all__ = ["ArrayInfo", "Explanation", "SliceInfo", "explain", "format_array"]
+__all__ = ["ArrayInfo", "Explanation", "ModelExplanation", "SliceInfo", "explain", "format_array"]

@@ -1,0 +1,197 @@
+"""The fused step kernel for the common GRU: ``activation="tanh"``, ``recurrent_activation="sigmoid"``.
+
+:class:`FusedKernel` is a step kernel of :func:`refgru.core.sequence.run` (which applies masks and
+directions; this module has no sequence rules). It computes what :func:`refgru.core.cell.cell`
+computes, step after step, rearranged so that a step is about ten NumPy calls on preallocated
+buffers, with no allocation and no copy between steps:
+
+1. **One matmul gives every linear part of a step.** The weights are fused column-wise into
+   ``[-a_r | -a_z | a_z | hU_h | x_h]``, where ``a_r = x_r + rec_r`` and ``a_z = x_z + rec_z`` are the
+   gate pre-activations, ``hU_h = h_tm1 @ U_h + rb_h`` and ``x_h = x_t @ W_h + b_h``; and row-wise so
+   the biases ride on a constant 1: the operand of step t is the row ``[x_t | 1 | h_tm1]``.
+2. **Both gates in one sigmoid.** ``1 / (1 + exp(-a))`` on ``[-a_r | -a_z | a_z]`` gives
+   ``[r | z | 1 - z]`` in three calls (``sigmoid(-a) = 1 - sigmoid(a)``).
+3. **The update is one product and one sum.** ``[z | 1 - z] * [h_tm1 | hh]``, whose two halves are
+   added straight into the next step's ``h_tm1`` slot.
+
+When the batch or the layer is large, arithmetic costs more than NumPy calls and columns are no
+longer free, so the inputs are not fused: ``[-x_r | -x_z | x_h]`` is projected for a chunk of steps
+in one big matmul, the step matmul is ``[1 | h_tm1] @ [rb; U]`` = ``[-rec_r | -rec_z | hU_h]``, and
+``1 - z`` is one subtraction. Either way the inputs go through in chunks, so with
+``return_sequences=False`` the memory used does not grow with T.
+
+The numbers differ from :func:`refgru.core.cell.cell` only by rounding: this sigmoid is ``1 / (1 + exp(-a))``
+for both signs of ``a`` (refgru's uses ``e / (1 + e)`` with ``e = exp(a)`` when ``a < 0``), matmuls sum in
+another order, and with fused inputs ``1 - z`` is ``sigmoid(-a_z)``. tests/test_fast_path.py bounds it.
+
+The fused weights are cached per :class:`GRUWeights` object and dtype, so a model's layer fuses once.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from .cell import PROJECTION_CHUNK_ELEMENTS
+from .weights import GRUWeights
+
+#: Inputs are fused into the step matmul while ``B * u * (input_dim + u)`` is at most this: small layers,
+#: where a step costs its number of NumPy calls rather than its arithmetic.
+FUSE_INPUTS_MAX_MACS = 1 << 17
+
+
+@dataclass(frozen=True)
+class FusedWeights:
+    """The weights rearranged for the fast loop, every array in the compute dtype.
+
+    Attributes:
+        fuse_inputs: whether ``x_t`` is part of the step operand, or projected per chunk.
+        step_kernel: ``(d + 1 + u, k)`` with rows ``[W (only when fused, d = input_dim); bias; U]``
+            and columns ``[-a_r | -a_z | a_z | hU_h | x_h]`` when fused, else ``[-rec_r | -rec_z | hU_h]``;
+            ``hU_h`` only with ``reset_after``.
+        input_kernel, input_bias: ``(input_dim, 3u)`` and ``(3u,)`` giving ``[-x_r | -x_z | x_h]`` when
+            not fused, else ``None``.
+        candidate_kernel: ``U_h`` ``(u, u)`` for ``reset_after=False``, where ``hh`` needs
+            ``(r * h_tm1) @ U_h``; ``None`` with ``reset_after``.
+    """
+
+    fuse_inputs: bool
+    step_kernel: np.ndarray
+    input_kernel: np.ndarray | None
+    input_bias: np.ndarray | None
+    candidate_kernel: np.ndarray | None
+
+
+def fuse(w: GRUWeights, dtype: np.dtype, fuse_inputs: bool) -> FusedWeights:
+    """Rearrange ``w`` as :class:`FusedWeights` in ``dtype`` (see the module docstring)."""
+    u, d = w.units, w.input_dim
+    no_bias = np.zeros(3 * u, dtype)
+    b = no_bias if w.input_bias is None else w.input_bias
+    rb = no_bias if w.recurrent_bias is None else w.recurrent_bias
+    # (d + 2 + u, 3u): the column block of gate g is [W_g; b_g; rb_g; U_g].
+    stacked = np.vstack([w.kernel, b, rb, w.recurrent_kernel]).astype(dtype)
+    x_rows, b_row, rb_row, u_rows = slice(0, d), d, d + 1, slice(d + 2, None)
+    s_z, s_r, s_h = stacked[:, :u], stacked[:, u : 2 * u], stacked[:, 2 * u :]
+    x_h = s_h.copy()
+    x_h[rb_row], x_h[u_rows] = 0, 0                                  # [W_h; b_h; 0; 0]
+    hU_h = [s_h.copy()] if w.reset_after else []
+    for block in hU_h:
+        block[x_rows], block[b_row] = 0, 0                           # [0; 0; rb_h; U_h]
+    candidate = None if w.reset_after else np.ascontiguousarray(w.U_h, dtype=dtype)
+    if fuse_inputs:
+        cols = np.hstack([-s_r, -s_z, s_z, *hU_h, x_h])
+        step = np.vstack([cols[x_rows], cols[b_row] + cols[rb_row], cols[u_rows]])
+        return FusedWeights(True, step, None, None, candidate)
+    inputs = np.hstack([-s_r, -s_z, x_h])
+    step = np.hstack([-s_r, -s_z, *hU_h])[rb_row:]
+    return FusedWeights(False, step, np.ascontiguousarray(inputs[x_rows]), inputs[b_row].copy(), candidate)
+
+
+_CACHE: "weakref.WeakKeyDictionary[GRUWeights, dict]" = weakref.WeakKeyDictionary()
+
+
+def fused_weights(w: GRUWeights, dtype: np.dtype, fuse_inputs: bool) -> FusedWeights:
+    """:func:`fuse` once per ``(w, dtype, fuse_inputs)``: ``GRUWeights`` is immutable, so the result is kept."""
+    per_weights = _CACHE.setdefault(w, {})
+    key = (np.dtype(dtype), bool(fuse_inputs))
+    if key not in per_weights:
+        per_weights[key] = fuse(w, key[0], key[1])
+    return per_weights[key]
+
+
+class FusedKernel:
+    """The fused tanh/sigmoid step kernel (see the module docstring and :mod:`refgru.core.sequence`).
+
+    Arguments:
+        w: the weights; ``dtype``: the compute dtype.
+        chunk_elements: about how many elements a chunk's buffers hold (this bounds memory).
+        fuse_inputs: ``None`` decides by size (:data:`FUSE_INPUTS_MAX_MACS`).
+    """
+
+    def __init__(self, w: GRUWeights, dtype: np.dtype, chunk_elements: int = PROJECTION_CHUNK_ELEMENTS,
+                 fuse_inputs: bool | None = None):
+        self.w, self.dtype, self.chunk_elements, self.fuse_inputs = w, np.dtype(dtype), chunk_elements, fuse_inputs
+
+    def steps(self, x: np.ndarray, initial_states: tuple[np.ndarray, ...]) -> Iterator[tuple]:
+        """Yield ``(h, (h,), (h_tm1,), None)`` per step; ``h`` and ``h_tm1`` are views of the row buffer.
+
+        ``rows`` ``(chunk + 1, B, d + 1 + 2u)`` holds one row per step, ``[x_t | 1 | h_tm1 | hh]``
+        (``x_t`` only when fused, ``d = input_dim``, else ``d = 0``). Step i reads ``[x_t | 1 | h_tm1]`` of
+        row i, writes ``hh`` next to ``h_tm1`` in row i and ``h`` into row i + 1, which is the next
+        step's ``h_tm1``: a carry the driver writes into ``h`` is what the next step reads. ``g`` is the
+        step matmul's output; ``e`` holds ``1 + exp(-a)`` for the gates, so ``r = 1 / e_r``,
+        ``z = 1 / e_z`` and (fused) ``1 - z = 1 / e_pair[:, u:]``.
+        """
+        (h0,) = initial_states
+        w, dtype = self.w, self.dtype
+        batch, steps, d = x.shape
+        u = w.units
+        fuse_inputs = self.fuse_inputs
+        if fuse_inputs is None:
+            fuse_inputs = batch * u * (d + u) <= FUSE_INPUTS_MAX_MACS
+        f = fused_weights(w, dtype, fuse_inputs)
+        xd = d if fuse_inputs else 0
+        h_at = slice(xd + 1, xd + 1 + u)
+        chunk = max(1, min(steps, self.chunk_elements // max(1, batch * (xd + 6 * u))))
+        rows = np.zeros((chunk + 1, batch, xd + 1 + 2 * u), dtype)
+        rows[:, :, xd] = 1
+        g = np.empty((batch, f.step_kernel.shape[1]), dtype)
+        if fuse_inputs:  # g = [-a_r | -a_z | a_z | hU_h | x_h]
+            e, proj, x_h_fused = g[:, : 3 * u], None, g[:, -u:]
+        else:            # g = [-rec_r | -rec_z | hU_h], proj = [-x_r | -x_z | x_h] per step
+            e, proj, x_h_fused = np.empty((batch, 2 * u), dtype), np.empty((chunk, batch, 3 * u), dtype), None
+        e_r, e_z, e_pair = e[:, :u], e[:, u : 2 * u], e[:, u:]
+        g_gates, hU_h = g[:, : 2 * u], (g[:, -2 * u : -u] if fuse_inputs else g[:, -u:])
+        ones = np.ones_like(e)
+        a_h = np.empty((batch, u), dtype)             # hh's pre-activation
+        rh = np.empty((batch, u), dtype)              # r * h_tm1 (reset_after=False)
+        prod = np.empty((batch, 2 * u), dtype)        # [z * h_tm1 | (1 - z) * hh] (fused)
+        diff = np.empty((batch, u), dtype)            # z * (h_tm1 - hh) (not fused)
+        z_h, hh_part = prod[:, :u], prod[:, u:]
+        kernel, candidate_kernel = f.step_kernel, f.candidate_kernel
+        rows[0, :, h_at] = h0
+        # Local names for the hot loop (attribute look-ups cost as much as a small NumPy call).
+        dot, add, subtract, divide, exp, tanh = np.dot, np.add, np.subtract, np.divide, np.exp, np.tanh
+        for start in range(0, steps, chunk):
+            n = min(chunk, steps - start)
+            x_chunk = x[:, start : start + n].swapaxes(0, 1)
+            if fuse_inputs:
+                rows[:n, :, :d] = x_chunk
+                x_gates, x_hs = [None] * n, [x_h_fused] * n
+            else:
+                p = proj[:n]
+                np.matmul(x_chunk.reshape(n * batch, d), f.input_kernel, out=p.reshape(n * batch, -1))
+                p += f.input_bias
+                x_gates, x_hs = p[:, :, : 2 * u], p[:, :, 2 * u :]
+            # per step: operand [x_t | 1 | h_tm1], h_tm1, hh, pair [h_tm1 | hh], the next h, and what the inputs add.
+            views = zip(rows[:n, :, : h_at.stop], rows[:n, :, h_at], rows[:n, :, h_at.stop :], rows[:n, :, xd + 1 :],
+                        rows[1 : n + 1, :, h_at], x_gates, x_hs, strict=True)
+            with np.errstate(over="ignore", under="ignore"):  # exp(-a) may overflow: 1 / (1 + inf) = 0 is right
+                for operand, h_tm1, hh, pair, h, x_g, x_h in views:
+                    dot(operand, kernel, g)                        # every linear part of the step
+                    if x_g is not None:
+                        add(g_gates, x_g, e)                       # [-a_r | -a_z]
+                    exp(e, e)                                      # sigmoid(a) = 1 / e with e = 1 + exp(-a)
+                    add(e, ones, e)
+                    if candidate_kernel is None:                   # reset_after: r * (h_tm1 @ U_h + rb_h)
+                        divide(hU_h, e_r, a_h)
+                    else:                                          # reset_after=False: (r * h_tm1) @ U_h
+                        divide(h_tm1, e_r, rh)
+                        dot(rh, candidate_kernel, a_h)
+                    add(a_h, x_h, a_h)
+                    tanh(a_h, hh)                                  # hh, written next to h_tm1
+                    if x_g is None:                                # h = z * h_tm1 + (1 - z) * hh
+                        divide(pair, e_pair, prod)
+                        add(z_h, hh_part, h)
+                    else:                                          # h = hh + z * (h_tm1 - hh)
+                        subtract(h_tm1, hh, diff)
+                        divide(diff, e_z, diff)
+                        add(hh, diff, h)
+                    yield h, (h,), (h_tm1,), None
+            rows[0, :, h_at] = rows[n, :, h_at]
+
+
+__all__ = ["FUSE_INPUTS_MAX_MACS", "FusedKernel", "FusedWeights", "fuse", "fused_weights"]

@@ -1,0 +1,105 @@
+"""``GRUOptions``: every option of a Keras GRU layer, checked and resolved once by :func:`resolve`.
+
+:func:`refgru.gru`, :func:`refgru.trace`, :func:`refgru.explain` and :func:`refgru.gru_backward` take
+these options as ``**options`` and call :func:`resolve` once; everything below them receives the
+resulting :class:`GRUOptions`. The options :meth:`refgru.model.Model.gru_layers` returns for a layer
+are accepted as they are, ``units``, ``use_bias`` and ``stateful`` included, so a loaded model's
+``hard_sigmoid`` layer is never run, traced or explained as ``sigmoid``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import error
+from .activation_fns import sigmoid
+from .activations import ResolvedActivation, check_keras_version, resolve_activation
+from .checks import check_flag
+from .weights import GRUWeights, as_weights
+
+#: The boolean options, with their defaults.
+FLAGS = {"return_sequences": False, "return_state": False, "go_backwards": False, "zero_output_for_mask": False,
+         "stateful": False}
+#: Every option name :func:`resolve` accepts.
+OPTION_NAMES = ("reset_after", "activation", "recurrent_activation", "keras_version", "units", "use_bias", *FLAGS)
+
+
+@dataclass(frozen=True)
+class GRUOptions:
+    """The options of one GRU layer, resolved.
+
+    Attributes:
+        activation, recurrent_activation: :class:`refgru.core.activations.ResolvedActivation`
+            (``name``, ``forward``, ``vjp``) for the candidate ``hh`` and for the gates ``z``, ``r``.
+        reset_after: ``True``, ``False`` or ``None`` (inferred from the bias shape by :meth:`bind`).
+        keras_version: 2 (tf-keras) or 3 (Keras 3).
+        return_sequences, return_state, go_backwards, zero_output_for_mask: as in :func:`refgru.gru`.
+        stateful: accepted for ``Model.gru_layers()`` configs; one call has no state to keep, so it
+            changes nothing (pass the kept state as ``initial_state``).
+        units, use_bias: ``None``, or what the weights must have (checked by :meth:`bind`).
+    """
+
+    activation: ResolvedActivation
+    recurrent_activation: ResolvedActivation
+    reset_after: bool | None
+    keras_version: int
+    return_sequences: bool
+    return_state: bool
+    go_backwards: bool
+    zero_output_for_mask: bool
+    stateful: bool
+    units: int | None
+    use_bias: bool | None
+
+    def bind(self, weights: Sequence[np.ndarray] | GRUWeights) -> GRUWeights:
+        """``weights`` as :class:`GRUWeights`, checked against ``reset_after``, ``units`` and ``use_bias``."""
+        w = as_weights(weights, self.reset_after)
+        if self.units is not None and w.units != self.units:
+            raise error("units", f"{w.units} (the weights' units)", self.units)
+        if self.use_bias is not None and w.use_bias != self.use_bias:
+            raise error("use_bias", f"{w.use_bias} (the weights {'have' if w.use_bias else 'have no'} bias)",
+                        self.use_bias)
+        return w
+
+    @property
+    def is_tanh_sigmoid(self) -> bool:
+        """Whether the candidate is ``tanh`` and the gates ``sigmoid``: the layer the fused kernel computes."""
+        return self.activation.forward is np.tanh and self.recurrent_activation.forward is sigmoid
+
+
+def resolve(*, reset_after: bool | None = None, activation: object = "tanh", recurrent_activation: object = "sigmoid",
+            keras_version: int = 3, units: int | None = None, use_bias: bool | None = None,
+            **flags: object) -> GRUOptions:
+    """Check every option once and return a :class:`GRUOptions`.
+
+    Arguments:
+        reset_after: ``None`` infers it from the bias shape; see :class:`refgru.GRUWeights`.
+        activation: the candidate activation (Keras name, ``None`` for linear, or a callable), default ``"tanh"``.
+        recurrent_activation: the gate activation for ``z`` and ``r``, default ``"sigmoid"``.
+        keras_version: 3 (Keras 3) or 2 (tf-keras); decides ``hard_sigmoid`` and the container type.
+        units, use_bias: optional; when given, the weights must match.
+        flags: ``return_sequences``, ``return_state``, ``go_backwards``, ``zero_output_for_mask`` and
+            ``stateful``, each ``True`` or ``False`` (default ``False``).
+    """
+    unknown = sorted(set(flags) - set(FLAGS))
+    if unknown:
+        raise error("options", f"GRU options among {', '.join(OPTION_NAMES)}", got=repr(unknown[0]))
+    keras_version = check_keras_version(keras_version)
+    if reset_after is not None and not isinstance(reset_after, (bool, np.bool_)):
+        raise error("reset_after", "True, False or None", reset_after)
+    if units is not None and (isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1):
+        raise error("units", "a positive integer or None", units)
+    if use_bias is not None:
+        use_bias = check_flag("use_bias", use_bias)
+    values = {name: check_flag(name, flags.get(name, default)) for name, default in FLAGS.items()}
+    return GRUOptions(activation=resolve_activation(activation, keras_version, "activation"),
+                      recurrent_activation=resolve_activation(recurrent_activation, keras_version,
+                                                              "recurrent_activation"),
+                      reset_after=None if reset_after is None else bool(reset_after), keras_version=keras_version,
+                      units=None if units is None else int(units), use_bias=use_bias, **values)
+
+
+__all__ = ["FLAGS", "GRUOptions", "OPTION_NAMES", "resolve"]
