@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import assert_close, raises, random_weights
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-torch = pytest.importorskip("torch")
+import refgru
+from refgru import convert
 
-from helpers import assert_close, raises, random_weights  # noqa: E402
-from keras_ref import LIBS, keras_gru, tf  # noqa: E402
-
-import refgru  # noqa: E402
-from refgru import convert  # noqa: E402
+try:  # torch only where a test runs nn.GRU; the layout and refusal tests are NumPy only
+    import torch
+except ImportError:
+    torch = None
+needs_torch = pytest.mark.skipif(torch is None, reason="needs torch")
 
 
 def torch_run(module, x: np.ndarray, h0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -54,10 +56,11 @@ def cases(draw):
 
 @settings(max_examples=24)
 @given(cases())
-def test_torch_output_equals_keras(case):
+@needs_torch
+def test_torch_output_equals_keras(keras_ref, case):
     """reset_after=True, with and without bias and initial state: nn.GRU after to_torch() gives Keras's numbers."""
     version, weights, x, h0, dtype = case
-    seq, state = keras_gru(version, weights, x, initial_state=h0, dtype=dtype, reset_after=True,
+    seq, state = keras_ref.keras_gru(version, weights, x, initial_state=h0, dtype=dtype, reset_after=True,
                            return_sequences=True, return_state=True)
     w = refgru.GRUWeights.from_keras(weights)
     params = w.to_torch()
@@ -71,10 +74,11 @@ def test_torch_output_equals_keras(case):
 @pytest.mark.parametrize("version", [3, 2])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("use_bias", [True, False])
-def test_round_trip_keras_torch_keras_is_bit_identical(version, dtype, use_bias):
+@needs_torch
+def test_round_trip_keras_torch_keras_is_bit_identical(keras_ref, version, dtype, use_bias):
     """Keras get_weights -> nn.GRU -> from_torch -> a new Keras layer's get_weights: the same bits and dtype."""
     rng = np.random.default_rng(7)
-    lib = LIBS[version]
+    lib, tf = keras_ref.LIBS[version], keras_ref.tf
     layer = lib.layers.GRU(3, use_bias=use_bias, dtype=dtype, bias_initializer="random_normal")
     layer.build((None, None, 4))
     original = layer.get_weights()
@@ -90,10 +94,11 @@ def test_round_trip_keras_torch_keras_is_bit_identical(version, dtype, use_bias)
     assert np.array_equal(np.asarray(copy(tf.constant(x))), np.asarray(layer(tf.constant(x))))
 
 
-def keras_stack(version: int, layers: list[list[np.ndarray]], x: np.ndarray, bidirectional: bool, dtype: str):
+def keras_stack(keras_ref, version: int, layers: list[list[np.ndarray]], x: np.ndarray, bidirectional: bool,
+                dtype: str):
     """Run ``len(layers)`` stacked Keras GRUs (Bidirectional(GRU) with concat: two weight lists per layer)."""
-    lib, per, states = LIBS[version], 2 if bidirectional else 1, []
-    h = tf.constant(x)
+    lib, per, states = keras_ref.LIBS[version], 2 if bidirectional else 1, []
+    h = keras_ref.tf.constant(x)
     for k in range(len(layers) // per):
         units = layers[k * per][1].shape[0]
         gru = lib.layers.GRU(units, return_sequences=True, return_state=True, dtype=dtype)
@@ -107,7 +112,8 @@ def keras_stack(version: int, layers: list[list[np.ndarray]], x: np.ndarray, bid
 
 @settings(max_examples=12)
 @given(st.data())
-def test_stacked_and_bidirectional_equal_keras(data):
+@needs_torch
+def test_stacked_and_bidirectional_equal_keras(keras_ref, data):
     """nn.GRU(num_layers=1|2, bidirectional=...) vs stacked Keras GRUs / Bidirectional(GRU, merge_mode='concat')."""
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     version, dtype = data.draw(st.sampled_from([3, 2])), data.draw(st.sampled_from(["float32", "float64"]))
@@ -117,7 +123,7 @@ def test_stacked_and_bidirectional_equal_keras(data):
     layers = [random_weights(rng, input_dim if i < per else units * per, units, dtype=dtype)
               for i in range(num_layers * per)]
     x = rng.normal(size=(batch, steps, input_dim)).astype(dtype)
-    seq, states = keras_stack(version, layers, x, bidirectional, dtype)
+    seq, states = keras_stack(keras_ref, version, layers, x, bidirectional, dtype)
     weights = [refgru.GRUWeights.from_keras(w) for w in layers]
     state = convert.to_torch_state_dict(weights, bidirectional=bidirectional)
     module = load(state, input_dim, units, dtype, num_layers=num_layers, bidirectional=bidirectional)
@@ -143,6 +149,7 @@ def test_key_layout_and_gate_order():
     assert all(v.flags.c_contiguous and v.flags.writeable for v in p.values())
 
 
+@needs_torch
 def test_state_dicts_of_arrays_tensors_and_containers():
     rng = np.random.default_rng(2)
     w = refgru.GRUWeights.from_keras(random_weights(rng, 3, 2))
@@ -157,6 +164,7 @@ def test_state_dicts_of_arrays_tensors_and_containers():
     same("two GRUs, prefix given", convert.from_torch(two.state_dict(), prefix="b.").to_keras(), w.to_keras())
 
 
+@needs_torch
 def test_dtypes_are_kept_and_bfloat16_widens_exactly():
     rng = np.random.default_rng(3)
     for dtype in ("float16", "float32", "float64"):
@@ -170,6 +178,7 @@ def test_dtypes_are_kept_and_bfloat16_widens_exactly():
     assert torch.equal(narrowed, module.weight_ih_l0.detach())
 
 
+@needs_torch
 def test_no_bias_gives_no_bias_keys_and_keras_use_bias_false():
     rng = np.random.default_rng(4)
     weights = random_weights(rng, 3, 2, use_bias=False)
@@ -198,6 +207,7 @@ def test_what_torch_cannot_represent_is_refused():
     raises("layer: expected a layer index >= 0|got -1", after.to_torch, layer=-1)
 
 
+@needs_torch
 def test_bad_torch_inputs_are_refused():
     rng = np.random.default_rng(6)
     w = refgru.GRUWeights.from_keras(random_weights(rng, 3, 2))
