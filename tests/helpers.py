@@ -104,3 +104,29 @@ def raises(fragments: str, call, *args, **kwargs) -> str:
         assert fragment in message, f"{fragment!r} not in {message!r}"
     assert isinstance(info.value, ValueError)
     return message
+
+
+class _LazyKeras:
+    """``keras_ref.<name>`` looked up on first use: Keras is imported then, or the running test is skipped."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def _target(self):
+        return getattr(pytest.importorskip("keras_ref"), self._name)
+
+    def __getattr__(self, attr):
+        return getattr(self._target(), attr)
+
+    def __getitem__(self, key):
+        return self._target()[key]
+
+
+#: Stand-ins for ``keras_ref.LIBS`` and ``keras_ref.tf`` in modules that mix NumPy-only and Keras tests.
+LIBS, tf = _LazyKeras("LIBS"), _LazyKeras("tf")
+
+
+def keras_gru(*args, **kwargs):
+    """``keras_ref.keras_gru``, importing Keras on first use (the test skips when Keras is not installed)."""
+    return pytest.importorskip("keras_ref").keras_gru(*args, **kwargs)
+

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from helpers import assert_close, random_weights
-from keras_ref import keras_gru
+from helpers import assert_close, keras_gru, random_weights
 
 import refgru
 
