@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import tiny_files
 from helpers import (
     ACTIVATION_NAMES,
     MASK_KINDS,
@@ -119,3 +120,11 @@ def test_activations_match_keras3(keras_ref, case):
 @given(gru_cases(2, activations=True))
 def test_activations_match_tf_keras(keras_ref, case):
     check_against_keras(keras_ref, 2, case)
+
+
+def test_tiny_files_expected_is_what_keras_predicts(keras_ref, tmp_path):
+    """tiny_files.expected(), the oracle of the robustness and fuzz tests, is Keras's prediction (two batches)."""
+    for x in (tiny_files.X, np.random.default_rng(8).normal(size=(3, 4, 3)).astype("float32")):
+        for name, prediction in tiny_files.keras_predictions(tmp_path, x).items():
+            assert_close(f"tiny model, {name}", tiny_files.expected(x), prediction)
+
