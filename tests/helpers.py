@@ -116,6 +116,8 @@ class _LazyKeras:
         return getattr(pytest.importorskip("keras_ref"), self._name)
 
     def __getattr__(self, attr):
+        if attr.startswith("_"):  # pytest's collection probes attributes such as __test__: no import for those
+            raise AttributeError(attr)
         return getattr(self._target(), attr)
 
     def __getitem__(self, key):

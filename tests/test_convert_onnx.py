@@ -15,13 +15,11 @@ import refgru
 from refgru import convert
 from refgru.onnx_export import ONNX_ACTIVATIONS, onnx_activations
 
-try:  # onnx only where a test builds or runs a graph; the array layout and refusal tests are NumPy only
-    import onnx
-    import onnxruntime as ort
-    from onnx import helper, numpy_helper
-except ImportError:
-    onnx = ort = helper = numpy_helper = None
-needs_onnx = pytest.mark.skipif(ort is None, reason="needs onnx and onnxruntime")
+# Every test here builds or runs an ONNX graph; the NumPy-only layout and refusal tests are in
+# test_convert_numpy.py. Keras is imported lazily (helpers.LIBS, tf, keras_gru) by the tests that run it.
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+from onnx import helper, numpy_helper  # noqa: E402
 
 
 def ort_run(model, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
@@ -68,7 +66,6 @@ def export_cases(draw):
     return draw(st.sampled_from([3, 2])), weights, x, h0, config
 
 
-@needs_onnx
 @settings(max_examples=30)
 @given(export_cases())
 def test_export_onnx_equals_keras(case):
@@ -94,7 +91,6 @@ def pairs(version: int) -> list[tuple[str, str]]:
     return [(name, "sigmoid") for name in names] + [("tanh", name) for name in names if name != "sigmoid"]
 
 
-@needs_onnx
 @pytest.mark.parametrize("version, activation, recurrent_activation", [(v, *p) for v in (3, 2) for p in pairs(v)])
 def test_each_activation_mapping_equals_keras(version, activation, recurrent_activation):
     """Large weights drive bounded gates into the saturated parts of hard_sigmoid and sparse_sigmoid; small weights
@@ -114,23 +110,6 @@ def test_each_activation_mapping_equals_keras(version, activation, recurrent_act
         assert_close(f"onnxruntime vs Keras {version} {config}", actual, expected)
 
 
-def test_activation_attributes_follow_onnxruntime_packing():
-    """alpha/beta are listed only for the functions that take them, in order (f, g per direction).
-
-    That onnxruntime reads them so is shown by the mapping test above: with ("leaky_relu", "sigmoid") the
-    only alpha, 0.2, is the LeakyRelu's; read one per function, LeakyRelu would get its default 0.01.
-    """
-    assert onnx_activations() == {"activations": ["Sigmoid", "Tanh"]}
-    assert onnx_activations("leaky_relu", "hard_sigmoid", 2) == {"activations": ["HardSigmoid", "LeakyRelu"],
-                                                                "activation_alpha": [0.2, float(np.float32(0.2))],
-                                                                "activation_beta": [0.5]}
-    assert onnx_activations("linear", "sigmoid", 3, num_directions=2) == {
-        "activations": ["Sigmoid", "Affine", "Sigmoid", "Affine"], "activation_alpha": [1.0, 1.0],
-        "activation_beta": [0.0, 0.0]}
-    assert onnx_activations(None)["activations"] == ["Sigmoid", "Affine"]  # Keras: None is linear
-
-
-@needs_onnx
 @pytest.mark.parametrize("reset_after", [True, False])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_to_onnx_arrays_in_a_bare_gru_node_equal_keras(reset_after, bidirectional):
@@ -159,18 +138,6 @@ def test_to_onnx_arrays_in_a_bare_gru_node_equal_keras(reset_after, bidirectiona
         assert_close(name, actual, expected)
 
 
-def test_onnx_layout_and_reset_after_false_bias():
-    rng = np.random.default_rng(13)
-    w = refgru.GRUWeights.from_keras(random_weights(rng, 3, 2))
-    o = w.to_onnx()
-    assert np.array_equal(o["W"][0], np.concatenate([w.W_z, w.W_r, w.W_h], axis=1).T)
-    assert np.array_equal(o["R"][0], np.concatenate([w.U_z, w.U_r, w.U_h], axis=1).T)
-    assert np.array_equal(o["B"][0], np.concatenate([w.b_z, w.b_r, w.b_h, w.rb_z, w.rb_r, w.rb_h]))
-    before = refgru.GRUWeights.from_keras(random_weights(rng, 3, 2, reset_after=False)).to_onnx()
-    assert before["linear_before_reset"] == 0 and not before["B"][0, 6:].any() and before["B"].dtype == np.float32
-    assert refgru.GRUWeights.from_keras(random_weights(rng, 3, 2, use_bias=False)).to_onnx()["B"] is None
-
-
 def read_gru(model) -> dict:
     """The W, R, B initializers and linear_before_reset of the one GRU node in ``model``."""
     node = next(n for n in model.graph.node if n.op_type == "GRU")
@@ -180,7 +147,6 @@ def read_gru(model) -> dict:
     return {**arrays, "linear_before_reset": {a.name: a.i for a in node.attribute}.get("linear_before_reset", 0)}
 
 
-@needs_onnx
 @pytest.mark.parametrize("version", [3, 2])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("reset_after, use_bias", [(True, True), (False, True), (True, False), (False, False)])
@@ -200,18 +166,6 @@ def test_round_trip_keras_onnx_file_keras_is_bit_identical(tmp_path, version, dt
     same("Keras -> ONNX -> Keras", copy.get_weights(), original)
 
 
-def test_bidirectional_round_trip_and_direction_argument():
-    rng = np.random.default_rng(14)
-    fw, bw = (refgru.GRUWeights.from_keras(random_weights(rng, 3, 2, dtype="float64")) for _ in range(2))
-    o = convert.to_onnx([fw, bw])
-    both = refgru.GRUWeights.from_onnx(o["W"], o["R"], o["B"], o["linear_before_reset"])
-    same("forward, reverse", [a for w in both for a in w.to_keras()], fw.to_keras() + bw.to_keras())
-    same("direction='reverse'", refgru.GRUWeights.from_onnx(**o, direction="reverse").to_keras(), bw.to_keras())
-    one = fw.to_onnx()
-    same("2-D W, R and 1-D B", convert.from_onnx(one["W"][0], one["R"][0], one["B"][0]).to_keras(), fw.to_keras())
-
-
-@needs_onnx
 def test_from_onnx_reads_tensor_protos():
     fw = refgru.GRUWeights.from_keras(random_weights(np.random.default_rng(14), 3, 2, dtype="float64"))
     one = fw.to_onnx()
@@ -219,7 +173,6 @@ def test_from_onnx_reads_tensor_protos():
     same("TensorProto inputs", convert.from_onnx(**tensors).to_keras(), fw.to_keras())
 
 
-@needs_onnx
 @pytest.mark.parametrize("linear_before_reset", [1, 0])
 @pytest.mark.parametrize("directions", [1, 2])
 def test_onnx_gru_with_random_weights_imports_to_keras(linear_before_reset, directions):
@@ -248,7 +201,6 @@ def test_onnx_gru_with_random_weights_imports_to_keras(linear_before_reset, dire
                      Y.transpose(2, 0, 1, 3).reshape(batch, steps, -1), np.asarray(layer(tf.constant(x))))
 
 
-@needs_onnx
 @pytest.mark.parametrize("reset_after", [True, False])
 def test_float64_export_equals_keras_in_the_onnx_reference_runtime(reset_after):
     """onnxruntime's GRU kernel is float32-only; ONNX's own reference evaluator runs the float64 model."""
@@ -266,8 +218,6 @@ def test_float64_export_equals_keras_in_the_onnx_reference_runtime(reset_after):
                          keras_outputs(keras_gru(version, weights, x, dtype="float64", **config)))
 
 
-
-@needs_onnx
 def test_what_onnx_cannot_represent_is_refused():
     rng = np.random.default_rng(17)
     weights = random_weights(rng, 3, 2)
@@ -281,20 +231,6 @@ def test_what_onnx_cannot_represent_is_refused():
            activation=np.tanh)
     raises("dtype: expected 'float32', 'float64' or None|got 'int32'", refgru.export_onnx, weights, None, dtype="int32")
     raises("go_backwards: expected True or False|got 1", refgru.export_onnx, weights, None, go_backwards=1)
-
-
-def test_bad_onnx_inputs_are_refused():
-    rng = np.random.default_rng(18)
-    o = refgru.GRUWeights.from_keras(random_weights(rng, 3, 2)).to_onnx()
-    raises("W: expected shape (num_directions, 3 * hidden_size, input_size)|(3, 6, 3)", convert.from_onnx,
-           np.zeros((3, 6, 3), np.float32), o["R"])
-    raises("R: expected shape (1, 6, 2) to match W (1, 6, 3)|(1, 6, 3)", convert.from_onnx, o["W"],
-           np.zeros((1, 6, 3), np.float32))
-    raises("B: expected shape (1, 12)|(1, 6)", convert.from_onnx, o["W"], o["R"], o["B"][:, :6])
-    raises("linear_before_reset: expected 0 or 1|got 2", convert.from_onnx, o["W"], o["R"], o["B"], 2)
-    raises("direction: expected None or one of ['forward']|got 'reverse'", convert.from_onnx, **o, direction="reverse")
-    raises("W: expected a floating-point array|int64", convert.from_onnx, o["W"].astype(np.int64), o["R"])
-    raises("weights: expected one GRUWeights or [forward, reverse]|a list of length 3", convert.to_onnx, [o] * 3)
 
 
 # ------------------------------------------------------------------------------- loaded Keras models
@@ -320,7 +256,6 @@ def check_model(keras_model, feeds: list[np.ndarray], name: str, **export) -> li
     return [o.name for o in session.get_outputs()]
 
 
-@needs_onnx
 @pytest.mark.parametrize("version", [3, 2])
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
 def test_stacked_and_bidirectional_model_equals_keras(version, merge_mode):
@@ -339,7 +274,6 @@ def test_stacked_and_bidirectional_model_equals_keras(version, merge_mode):
     check_model(model, [x], f"Keras {version} stacked, Bidirectional merge_mode={merge_mode}")
 
 
-@needs_onnx
 @pytest.mark.parametrize("version", [3, 2])
 def test_functional_model_with_states_embedding_and_merges_equals_keras(version):
     """Encoder-decoder: Embedding -> GRU(return_state) whose state starts a Bidirectional decoder over a
@@ -362,7 +296,6 @@ def test_functional_model_with_states_embedding_and_merges_equals_keras(version)
     assert len(names) == 2
 
 
-@needs_onnx
 def test_loaded_model_file_and_dtype_option(tmp_path):
     """A .keras file through refgru.load_model; a float64 model exported as float32 for onnxruntime."""
     L = LIBS[3].layers
@@ -379,7 +312,6 @@ def test_loaded_model_file_and_dtype_option(tmp_path):
     assert_close("float64 Keras model exported as float32", actual, np.asarray(model(tf.constant(x))).astype("float32"))
 
 
-@needs_onnx
 def test_models_onnx_cannot_express_are_refused(monkeypatch):
     lib, L = LIBS[3], LIBS[3].layers
     masked = lib.Sequential([lib.Input((5, 3)), L.Masking(name="masking"), L.GRU(2)])

@@ -14,11 +14,8 @@ from hypothesis import strategies as st
 import refgru
 from refgru import convert
 
-try:  # torch only where a test runs nn.GRU; the layout and refusal tests are NumPy only
-    import torch
-except ImportError:
-    torch = None
-needs_torch = pytest.mark.skipif(torch is None, reason="needs torch")
+# Every test here runs torch; the NumPy-only layout and refusal tests are in test_convert_numpy.py.
+torch = pytest.importorskip("torch")
 
 
 def torch_run(module, x: np.ndarray, h0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -56,7 +53,6 @@ def cases(draw):
 
 @settings(max_examples=24)
 @given(cases())
-@needs_torch
 def test_torch_output_equals_keras(keras_ref, case):
     """reset_after=True, with and without bias and initial state: nn.GRU after to_torch() gives Keras's numbers."""
     version, weights, x, h0, dtype = case
@@ -74,7 +70,6 @@ def test_torch_output_equals_keras(keras_ref, case):
 @pytest.mark.parametrize("version", [3, 2])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("use_bias", [True, False])
-@needs_torch
 def test_round_trip_keras_torch_keras_is_bit_identical(keras_ref, version, dtype, use_bias):
     """Keras get_weights -> nn.GRU -> from_torch -> a new Keras layer's get_weights: the same bits and dtype."""
     rng = np.random.default_rng(7)
@@ -112,7 +107,6 @@ def keras_stack(keras_ref, version: int, layers: list[list[np.ndarray]], x: np.n
 
 @settings(max_examples=12)
 @given(st.data())
-@needs_torch
 def test_stacked_and_bidirectional_equal_keras(keras_ref, data):
     """nn.GRU(num_layers=1|2, bidirectional=...) vs stacked Keras GRUs / Bidirectional(GRU, merge_mode='concat')."""
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
@@ -136,20 +130,6 @@ def test_stacked_and_bidirectional_equal_keras(keras_ref, data):
     assert all(torch.equal(rebuilt.state_dict()[k], v) for k, v in module.state_dict().items())
 
 
-def test_key_layout_and_gate_order():
-    """weight_ih_l0 rows are [W_r; W_z; W_h]^T and the bias rows [b_r, b_z, b_h] / [rb_r, rb_z, rb_h]."""
-    rng = np.random.default_rng(1)
-    w = refgru.GRUWeights.from_keras(random_weights(rng, 4, 2))
-    p = w.to_torch(layer=1, direction="reverse")
-    assert sorted(p) == ["bias_hh_l1_reverse", "bias_ih_l1_reverse", "weight_hh_l1_reverse", "weight_ih_l1_reverse"]
-    assert np.array_equal(p["weight_ih_l1_reverse"], np.concatenate([w.W_r, w.W_z, w.W_h], axis=1).T)
-    assert np.array_equal(p["weight_hh_l1_reverse"], np.concatenate([w.U_r, w.U_z, w.U_h], axis=1).T)
-    assert np.array_equal(p["bias_ih_l1_reverse"], np.concatenate([w.b_r, w.b_z, w.b_h]))
-    assert np.array_equal(p["bias_hh_l1_reverse"], np.concatenate([w.rb_r, w.rb_z, w.rb_h]))
-    assert all(v.flags.c_contiguous and v.flags.writeable for v in p.values())
-
-
-@needs_torch
 def test_state_dicts_of_arrays_tensors_and_containers():
     rng = np.random.default_rng(2)
     w = refgru.GRUWeights.from_keras(random_weights(rng, 3, 2))
@@ -164,7 +144,6 @@ def test_state_dicts_of_arrays_tensors_and_containers():
     same("two GRUs, prefix given", convert.from_torch(two.state_dict(), prefix="b.").to_keras(), w.to_keras())
 
 
-@needs_torch
 def test_dtypes_are_kept_and_bfloat16_widens_exactly():
     rng = np.random.default_rng(3)
     for dtype in ("float16", "float32", "float64"):
@@ -178,7 +157,6 @@ def test_dtypes_are_kept_and_bfloat16_widens_exactly():
     assert torch.equal(narrowed, module.weight_ih_l0.detach())
 
 
-@needs_torch
 def test_no_bias_gives_no_bias_keys_and_keras_use_bias_false():
     rng = np.random.default_rng(4)
     weights = random_weights(rng, 3, 2, use_bias=False)
@@ -192,22 +170,6 @@ def test_no_bias_gives_no_bias_keys_and_keras_use_bias_false():
         load(w.to_torch(), 3, 2, "float32")
 
 
-
-def test_what_torch_cannot_represent_is_refused():
-    rng = np.random.default_rng(5)
-    before = refgru.GRUWeights.from_keras(random_weights(rng, 3, 2, reset_after=False))
-    raises("weights: expected reset_after=True weights|torch.nn.GRU computes only|(r * h_tm1) @ U_h|"
-           "got reset_after=False", before.to_torch)
-    raises("weights: expected reset_after=True|got reset_after=False", convert.to_torch_state_dict, [before])
-    after = refgru.GRUWeights.from_keras(random_weights(rng, 3, 2))
-    raises("activation: expected 'tanh': torch.nn.GRU hard-codes tanh|got 'relu'", after.to_torch, activation="relu")
-    raises("recurrent_activation: expected 'sigmoid'|got 'hard_sigmoid'", after.to_torch,
-           recurrent_activation="hard_sigmoid")
-    raises("direction: expected 'forward' or 'reverse'|got 'up'", after.to_torch, direction="up")
-    raises("layer: expected a layer index >= 0|got -1", after.to_torch, layer=-1)
-
-
-@needs_torch
 def test_bad_torch_inputs_are_refused():
     rng = np.random.default_rng(6)
     w = refgru.GRUWeights.from_keras(random_weights(rng, 3, 2))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import tiny_files
 from helpers import (
     ACTIVATION_NAMES,
@@ -18,6 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import refgru
+
+pytest.importorskip("keras_ref")  # every test in this module runs Keras: without it the module skips
 
 #: Gate activations with values in [0, 1] and candidate activations with values in [-1, 1]: with both, each
 #: step is a convex mix of bounded values, so float32 rounding cannot grow and Keras's float32 is the oracle.

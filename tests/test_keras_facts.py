@@ -9,6 +9,8 @@ from helpers import ACTIVATION_NAMES, assert_close, random_weights
 
 import refgru
 
+pytest.importorskip("keras_ref")  # every test in this module runs Keras: without it the module skips
+
 VERSIONS = [3, 2]
 rng = np.random.default_rng(11)
 W = random_weights(rng, 2, 3, dtype="float64")

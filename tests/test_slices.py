@@ -15,6 +15,8 @@ from helpers import assert_close, keras_gru, random_weights
 
 import refgru
 
+pytest.importorskip("keras_ref")  # every test in this module runs Keras: without it the module skips
+
 U, F, B, T = 3, 2, 2, 4
 BLOCK = {"z": 0, "r": 1, "h": 2}
 ARRAY = {"W": 0, "U": 1, "b": 2, "rb": 2}
