@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
 import refgru
 
 TOLERANCE = {np.dtype("float32"): 1e-5, np.dtype("float64"): 1e-10}
+
+_COMMON = ["elu", "exponential", "gelu", "hard_sigmoid", "leaky_relu", "linear", "log_softmax", "mish", "relu", "relu6",
+           "selu", "sigmoid", "silu", "softmax", "softplus", "softsign", "swish", "tanh"]
+#: The activation names each Keras version resolves (pinned against Keras in test_keras_facts.py and
+#: against ``refgru.get_activation`` in test_activations.py).
+ACTIVATION_NAMES = {
+    2: sorted(_COMMON),
+    3: sorted(_COMMON + ["celu", "hard_shrink", "hard_silu", "hard_swish", "hard_tanh", "log_sigmoid", "soft_shrink",
+                         "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "tanh_shrink"]),
+}
+
+
+def examples(default: int) -> int:
+    """A hypothesis ``max_examples``: ``default``, or ``$REFGRU_EXAMPLES`` when set (for quick local runs)."""
+    return int(os.environ.get("REFGRU_EXAMPLES", default))
 
 
 def random_weights(rng: np.random.Generator, input_dim: int, units: int, *, reset_after: bool = True,
@@ -22,9 +39,10 @@ def random_weights(rng: np.random.Generator, input_dim: int, units: int, *, rese
 def assert_close(name: str, actual, expected, dtype=None) -> None:
     """Compare one tensor (or a list/tuple of them) with the dtype's tolerance; the message names it."""
     if isinstance(expected, (list, tuple)):
-        assert isinstance(actual, type(expected)), f"{name}: expected a {type(expected).__name__}, got {type(actual).__name__}"
+        assert isinstance(actual, type(expected)), (
+            f"{name}: expected a {type(expected).__name__}, got {type(actual).__name__}")
         assert len(actual) == len(expected), f"{name}: expected {len(expected)} items, got {len(actual)}"
-        for i, (a, e) in enumerate(zip(actual, expected)):
+        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
             assert_close(f"{name}[{i}]", a, e, dtype)
         return
     actual, expected = np.asarray(actual), np.asarray(expected)
@@ -43,7 +61,9 @@ def relative_error(actual: np.ndarray, expected: np.ndarray) -> tuple[float, tup
     """
     actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
     finite = np.isfinite(expected)
-    same_special = np.array_equal(np.isnan(actual), np.isnan(expected)) and np.array_equal(actual[np.isinf(expected)], expected[np.isinf(expected)])
+    infinite = np.isinf(expected)
+    same_special = (np.array_equal(np.isnan(actual), np.isnan(expected))
+                    and np.array_equal(actual[infinite], expected[infinite]))
     if not same_special or not np.isfinite(actual[finite]).all():
         bad = np.argwhere(np.isfinite(actual) != finite)
         return float("inf"), tuple(bad[0]) if len(bad) else ("non-finite pattern",)
@@ -84,3 +104,31 @@ def raises(fragments: str, call, *args, **kwargs) -> str:
         assert fragment in message, f"{fragment!r} not in {message!r}"
     assert isinstance(info.value, ValueError)
     return message
+
+
+class _LazyKeras:
+    """``keras_ref.<name>`` looked up on first use: Keras is imported then, or the running test is skipped."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def _target(self):
+        return getattr(pytest.importorskip("keras_ref"), self._name)
+
+    def __getattr__(self, attr):
+        if attr.startswith("_"):  # pytest's collection probes attributes such as __test__: no import for those
+            raise AttributeError(attr)
+        return getattr(self._target(), attr)
+
+    def __getitem__(self, key):
+        return self._target()[key]
+
+
+#: Stand-ins for ``keras_ref.LIBS`` and ``keras_ref.tf`` in modules that mix NumPy-only and Keras tests.
+LIBS, tf = _LazyKeras("LIBS"), _LazyKeras("tf")
+
+
+def keras_gru(*args, **kwargs):
+    """``keras_ref.keras_gru``, importing Keras on first use (the test skips when Keras is not installed)."""
+    return pytest.importorskip("keras_ref").keras_gru(*args, **kwargs)
+

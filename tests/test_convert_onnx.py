@@ -7,19 +7,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import LIBS, assert_close, keras_gru, raises, random_weights, tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import refgru
+from refgru import convert
+from refgru.onnx_export import ONNX_ACTIVATIONS, onnx_activations
+
+# Every test here builds or runs an ONNX graph; the NumPy-only layout and refusal tests are in
+# test_convert_numpy.py. Keras is imported lazily (helpers.LIBS, tf, keras_gru) by the tests that run it.
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
-
-from helpers import assert_close, raises, random_weights  # noqa: E402
-from keras_ref import LIBS, keras_gru, tf  # noqa: E402
 from onnx import helper, numpy_helper  # noqa: E402
-
-import refgru  # noqa: E402
-from refgru import convert  # noqa: E402
-from refgru.onnx_export import ONNX_ACTIVATIONS, onnx_activations  # noqa: E402
 
 
 def ort_run(model, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
@@ -110,22 +110,6 @@ def test_each_activation_mapping_equals_keras(version, activation, recurrent_act
         assert_close(f"onnxruntime vs Keras {version} {config}", actual, expected)
 
 
-def test_activation_attributes_follow_onnxruntime_packing():
-    """alpha/beta are listed only for the functions that take them, in order (f, g per direction).
-
-    That onnxruntime reads them so is shown by the mapping test above: with ("leaky_relu", "sigmoid") the
-    only alpha, 0.2, is the LeakyRelu's; read one per function, LeakyRelu would get its default 0.01.
-    """
-    assert onnx_activations() == {"activations": ["Sigmoid", "Tanh"]}
-    assert onnx_activations("leaky_relu", "hard_sigmoid", 2) == {"activations": ["HardSigmoid", "LeakyRelu"],
-                                                                "activation_alpha": [0.2, float(np.float32(0.2))],
-                                                                "activation_beta": [0.5]}
-    assert onnx_activations("linear", "sigmoid", 3, num_directions=2) == {
-        "activations": ["Sigmoid", "Affine", "Sigmoid", "Affine"], "activation_alpha": [1.0, 1.0],
-        "activation_beta": [0.0, 0.0]}
-    assert onnx_activations(None)["activations"] == ["Sigmoid", "Affine"]  # Keras: None is linear
-
-
 @pytest.mark.parametrize("reset_after", [True, False])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_to_onnx_arrays_in_a_bare_gru_node_equal_keras(reset_after, bidirectional):
@@ -152,18 +136,6 @@ def test_to_onnx_arrays_in_a_bare_gru_node_equal_keras(reset_after, bidirectiona
         actual = Y.transpose(2, 0, 1, 3).reshape(batch, steps, -1)  # (T, D, B, u) -> (B, T, D*u) = [fw, bw]
         name = f"bare node vs Keras {version} (reset_after={reset_after}, bidirectional={bidirectional})"
         assert_close(name, actual, expected)
-
-
-def test_onnx_layout_and_reset_after_false_bias():
-    rng = np.random.default_rng(13)
-    w = refgru.GRUWeights.from_keras(random_weights(rng, 3, 2))
-    o = w.to_onnx()
-    assert np.array_equal(o["W"][0], np.concatenate([w.W_z, w.W_r, w.W_h], axis=1).T)
-    assert np.array_equal(o["R"][0], np.concatenate([w.U_z, w.U_r, w.U_h], axis=1).T)
-    assert np.array_equal(o["B"][0], np.concatenate([w.b_z, w.b_r, w.b_h, w.rb_z, w.rb_r, w.rb_h]))
-    before = refgru.GRUWeights.from_keras(random_weights(rng, 3, 2, reset_after=False)).to_onnx()
-    assert before["linear_before_reset"] == 0 and not before["B"][0, 6:].any() and before["B"].dtype == np.float32
-    assert refgru.GRUWeights.from_keras(random_weights(rng, 3, 2, use_bias=False)).to_onnx()["B"] is None
 
 
 def read_gru(model) -> dict:
@@ -194,15 +166,9 @@ def test_round_trip_keras_onnx_file_keras_is_bit_identical(tmp_path, version, dt
     same("Keras -> ONNX -> Keras", copy.get_weights(), original)
 
 
-def test_bidirectional_round_trip_and_direction_argument():
-    rng = np.random.default_rng(14)
-    fw, bw = (refgru.GRUWeights.from_keras(random_weights(rng, 3, 2, dtype="float64")) for _ in range(2))
-    o = convert.to_onnx([fw, bw])
-    both = refgru.GRUWeights.from_onnx(o["W"], o["R"], o["B"], o["linear_before_reset"])
-    same("forward, reverse", [a for w in both for a in w.to_keras()], fw.to_keras() + bw.to_keras())
-    same("direction='reverse'", refgru.GRUWeights.from_onnx(**o, direction="reverse").to_keras(), bw.to_keras())
+def test_from_onnx_reads_tensor_protos():
+    fw = refgru.GRUWeights.from_keras(random_weights(np.random.default_rng(14), 3, 2, dtype="float64"))
     one = fw.to_onnx()
-    same("2-D W, R and 1-D B", convert.from_onnx(one["W"][0], one["R"][0], one["B"][0], 1).to_keras(), fw.to_keras())
     tensors = {k: numpy_helper.from_array(one[k], k) for k in ("W", "R", "B")}
     same("TensorProto inputs", convert.from_onnx(**tensors, linear_before_reset=1).to_keras(), fw.to_keras())
 
@@ -252,7 +218,6 @@ def test_float64_export_equals_keras_in_the_onnx_reference_runtime(reset_after):
                          keras_outputs(keras_gru(version, weights, x, dtype="float64", **config)))
 
 
-
 def test_what_onnx_cannot_represent_is_refused():
     rng = np.random.default_rng(17)
     weights = random_weights(rng, 3, 2)
@@ -266,22 +231,6 @@ def test_what_onnx_cannot_represent_is_refused():
            activation=np.tanh)
     raises("dtype: expected 'float32', 'float64' or None|got 'int32'", refgru.export_onnx, weights, None, dtype="int32")
     raises("go_backwards: expected True or False|got 1", refgru.export_onnx, weights, None, go_backwards=1)
-
-
-def test_bad_onnx_inputs_are_refused():
-    rng = np.random.default_rng(18)
-    o = refgru.GRUWeights.from_keras(random_weights(rng, 3, 2)).to_onnx()
-    raises("W: expected shape (num_directions, 3 * hidden_size, input_size)|(3, 6, 3)", convert.from_onnx,
-           np.zeros((3, 6, 3), np.float32), o["R"], None, 1)
-    raises("R: expected shape (1, 6, 2) to match W (1, 6, 3)|(1, 6, 3)", convert.from_onnx, o["W"],
-           np.zeros((1, 6, 3), np.float32), None, 1)
-    raises("B: expected shape (1, 12)|(1, 6)", convert.from_onnx, o["W"], o["R"], o["B"][:, :6], 1)
-    raises("linear_before_reset: expected 0 or 1|got 2", convert.from_onnx, o["W"], o["R"], o["B"], 2)
-    raises("direction: expected None or one of ['forward']|got 'reverse'", convert.from_onnx, **o, direction="reverse")
-    raises("W: expected a floating-point array|int64", convert.from_onnx, o["W"].astype(np.int64), o["R"], None, 1)
-    for call in (convert.from_onnx, refgru.GRUWeights.from_onnx):  # no silent default: ONNX's own is 0, not 1
-        raises("linear_before_reset: expected 0 or 1, the GRU node's attribute|got nothing", call, o["W"], o["R"])
-    raises("weights: expected one GRUWeights or [forward, reverse]|a list of length 3", convert.to_onnx, [o] * 3)
 
 
 # ------------------------------------------------------------------------------- loaded Keras models

@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import assert_close, raises, random_weights
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import refgru
+from refgru import convert
+
+# Every test here runs torch; the NumPy-only layout and refusal tests are in test_convert_numpy.py.
 torch = pytest.importorskip("torch")
-
-from helpers import assert_close, raises, random_weights  # noqa: E402
-from keras_ref import LIBS, keras_gru, tf  # noqa: E402
-
-import refgru  # noqa: E402
-from refgru import convert  # noqa: E402
 
 
 def torch_run(module, x: np.ndarray, h0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -54,10 +53,10 @@ def cases(draw):
 
 @settings(max_examples=24)
 @given(cases())
-def test_torch_output_equals_keras(case):
+def test_torch_output_equals_keras(keras_ref, case):
     """reset_after=True, with and without bias and initial state: nn.GRU after to_torch() gives Keras's numbers."""
     version, weights, x, h0, dtype = case
-    seq, state = keras_gru(version, weights, x, initial_state=h0, dtype=dtype, reset_after=True,
+    seq, state = keras_ref.keras_gru(version, weights, x, initial_state=h0, dtype=dtype, reset_after=True,
                            return_sequences=True, return_state=True)
     w = refgru.GRUWeights.from_keras(weights)
     params = w.to_torch()
@@ -71,10 +70,10 @@ def test_torch_output_equals_keras(case):
 @pytest.mark.parametrize("version", [3, 2])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("use_bias", [True, False])
-def test_round_trip_keras_torch_keras_is_bit_identical(version, dtype, use_bias):
+def test_round_trip_keras_torch_keras_is_bit_identical(keras_ref, version, dtype, use_bias):
     """Keras get_weights -> nn.GRU -> from_torch -> a new Keras layer's get_weights: the same bits and dtype."""
     rng = np.random.default_rng(7)
-    lib = LIBS[version]
+    lib, tf = keras_ref.LIBS[version], keras_ref.tf
     layer = lib.layers.GRU(3, use_bias=use_bias, dtype=dtype, bias_initializer="random_normal")
     layer.build((None, None, 4))
     original = layer.get_weights()
@@ -90,10 +89,11 @@ def test_round_trip_keras_torch_keras_is_bit_identical(version, dtype, use_bias)
     assert np.array_equal(np.asarray(copy(tf.constant(x))), np.asarray(layer(tf.constant(x))))
 
 
-def keras_stack(version: int, layers: list[list[np.ndarray]], x: np.ndarray, bidirectional: bool, dtype: str):
+def keras_stack(keras_ref, version: int, layers: list[list[np.ndarray]], x: np.ndarray, bidirectional: bool,
+                dtype: str):
     """Run ``len(layers)`` stacked Keras GRUs (Bidirectional(GRU) with concat: two weight lists per layer)."""
-    lib, per, states = LIBS[version], 2 if bidirectional else 1, []
-    h = tf.constant(x)
+    lib, per, states = keras_ref.LIBS[version], 2 if bidirectional else 1, []
+    h = keras_ref.tf.constant(x)
     for k in range(len(layers) // per):
         units = layers[k * per][1].shape[0]
         gru = lib.layers.GRU(units, return_sequences=True, return_state=True, dtype=dtype)
@@ -107,7 +107,7 @@ def keras_stack(version: int, layers: list[list[np.ndarray]], x: np.ndarray, bid
 
 @settings(max_examples=12)
 @given(st.data())
-def test_stacked_and_bidirectional_equal_keras(data):
+def test_stacked_and_bidirectional_equal_keras(keras_ref, data):
     """nn.GRU(num_layers=1|2, bidirectional=...) vs stacked Keras GRUs / Bidirectional(GRU, merge_mode='concat')."""
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     version, dtype = data.draw(st.sampled_from([3, 2])), data.draw(st.sampled_from(["float32", "float64"]))
@@ -117,7 +117,7 @@ def test_stacked_and_bidirectional_equal_keras(data):
     layers = [random_weights(rng, input_dim if i < per else units * per, units, dtype=dtype)
               for i in range(num_layers * per)]
     x = rng.normal(size=(batch, steps, input_dim)).astype(dtype)
-    seq, states = keras_stack(version, layers, x, bidirectional, dtype)
+    seq, states = keras_stack(keras_ref, version, layers, x, bidirectional, dtype)
     weights = [refgru.GRUWeights.from_keras(w) for w in layers]
     state = convert.to_torch_state_dict(weights, bidirectional=bidirectional)
     module = load(state, input_dim, units, dtype, num_layers=num_layers, bidirectional=bidirectional)
@@ -128,19 +128,6 @@ def test_stacked_and_bidirectional_equal_keras(data):
     same("from_torch_all", [a for w in back for a in w.to_keras()], [a for w in layers for a in w])
     rebuilt = convert.torch_module(back, bidirectional=bidirectional)
     assert all(torch.equal(rebuilt.state_dict()[k], v) for k, v in module.state_dict().items())
-
-
-def test_key_layout_and_gate_order():
-    """weight_ih_l0 rows are [W_r; W_z; W_h]^T and the bias rows [b_r, b_z, b_h] / [rb_r, rb_z, rb_h]."""
-    rng = np.random.default_rng(1)
-    w = refgru.GRUWeights.from_keras(random_weights(rng, 4, 2))
-    p = w.to_torch(layer=1, direction="reverse")
-    assert sorted(p) == ["bias_hh_l1_reverse", "bias_ih_l1_reverse", "weight_hh_l1_reverse", "weight_ih_l1_reverse"]
-    assert np.array_equal(p["weight_ih_l1_reverse"], np.concatenate([w.W_r, w.W_z, w.W_h], axis=1).T)
-    assert np.array_equal(p["weight_hh_l1_reverse"], np.concatenate([w.U_r, w.U_z, w.U_h], axis=1).T)
-    assert np.array_equal(p["bias_ih_l1_reverse"], np.concatenate([w.b_r, w.b_z, w.b_h]))
-    assert np.array_equal(p["bias_hh_l1_reverse"], np.concatenate([w.rb_r, w.rb_z, w.rb_h]))
-    assert all(v.flags.c_contiguous and v.flags.writeable for v in p.values())
 
 
 def test_state_dicts_of_arrays_tensors_and_containers():
@@ -181,21 +168,6 @@ def test_no_bias_gives_no_bias_keys_and_keras_use_bias_false():
     assert back.bias is None and back.reset_after
     with pytest.raises(RuntimeError, match="Missing key"):  # what torch says for nn.GRU(bias=True)
         load(w.to_torch(), 3, 2, "float32")
-
-
-
-def test_what_torch_cannot_represent_is_refused():
-    rng = np.random.default_rng(5)
-    before = refgru.GRUWeights.from_keras(random_weights(rng, 3, 2, reset_after=False))
-    raises("weights: expected reset_after=True weights|torch.nn.GRU computes only|(r * h_tm1) @ U_h|"
-           "got reset_after=False", before.to_torch)
-    raises("weights: expected reset_after=True|got reset_after=False", convert.to_torch_state_dict, [before])
-    after = refgru.GRUWeights.from_keras(random_weights(rng, 3, 2))
-    raises("activation: expected 'tanh': torch.nn.GRU hard-codes tanh|got 'relu'", after.to_torch, activation="relu")
-    raises("recurrent_activation: expected 'sigmoid'|got 'hard_sigmoid'", after.to_torch,
-           recurrent_activation="hard_sigmoid")
-    raises("direction: expected 'forward' or 'reverse'|got 'up'", after.to_torch, direction="up")
-    raises("layer: expected a layer index >= 0|got -1", after.to_torch, layer=-1)
 
 
 def test_bad_torch_inputs_are_refused():

@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import raises, random_weights
+import reference_loop
+from helpers import assert_close, raises, random_weights
 
 import refgru
-from refgru.convert import from_onnx
 
 RNG = np.random.default_rng(11)
 W = random_weights(RNG, 3, 2)                                  # GRU(2) on 3 features, non-zero biases
 X = RNG.normal(size=(2, 4, 3)).astype("float32")
 H0 = RNG.normal(size=(2, 2)).astype("float32")
+#: refgru's result on plain arrays: the layout and byte-order cases must reproduce it bit for bit (an
+#: invariant). It is itself pinned to the independent oracle by test_baseline_is_the_reference_loop.
 EXPECTED = refgru.gru(X, W, return_sequences=True, initial_state=H0)
+
+
+def test_baseline_is_the_reference_loop():
+    """tests/reference_loop.py (imports nothing from refgru; pinned to Keras by the golden file) agrees."""
+    assert_close("plain X", EXPECTED, reference_loop.gru(X, W, return_sequences=True, initial_state=H0))
 
 
 def _with(index: int, value: float) -> list[np.ndarray]:
@@ -55,7 +62,7 @@ def test_nonfinite_inputs_refused(special):
     raises("initial_state: expected finite values", refgru.gru, X, W, initial_state=h0)
     raises("h_tm1: expected finite values", refgru.gru_step, X[:, 0], h0, W)
     raises("d_output: expected finite values", refgru.gru_backward, X, W, h0)
-    raises("W: expected finite values", from_onnx, np.full((1, 6, 3), special), np.zeros((1, 6, 2)))
+    raises("W: expected finite values", refgru.GRUWeights.from_onnx, np.full((1, 6, 3), special), np.zeros((1, 6, 2)))
 
 
 # --- empty axes -----------------------------------------------------------------------------------------
@@ -139,7 +146,7 @@ def test_ragged_lists_refused():
     raises("x_t: expected|not a rectangular array", refgru.gru_step, [[1.0, 2.0, 3.0], [1.0]], H0, W)
     raises("x: expected|not a rectangular array", refgru.trace, [[1.0, 2.0, 3.0], [1.0]], W)
     raises("x: expected|not a rectangular array", refgru.gru_backward, RAGGED, W, H0)
-    raises("W: expected|not a rectangular array", from_onnx, [[1.0], [1.0, 2.0]], np.zeros((1, 6, 2)))
+    raises("W: expected|not a rectangular array", refgru.GRUWeights.from_onnx, [[1.0], [1.0, 2.0]], np.zeros((1, 6, 2)))
 
 
 def test_bool_and_integer_inputs_are_cast():
@@ -153,11 +160,6 @@ def test_float_mask_with_nan_refused():
 
 
 # --- what Keras does in the same cases (pinned; the differences are documented) -------------------------
-
-@pytest.fixture(scope="module")
-def keras_ref():
-    return pytest.importorskip("keras_ref")
-
 
 @pytest.mark.parametrize("version", [3, 2])
 def test_keras_propagates_nan_where_refgru_refuses(keras_ref, version):
@@ -202,3 +204,17 @@ def test_empty_batch_matches_keras(keras_ref, version, return_sequences):
     expected = keras_ref.keras_gru(version, W, X[:0], return_sequences=return_sequences)
     assert expected.shape == ((0, 4, 2) if return_sequences else (0, 2))
     assert_close("B=0", refgru.gru(X[:0], W, return_sequences=return_sequences), expected)
+
+
+@pytest.mark.parametrize("version", [3, 2])
+def test_keras_cell_on_an_empty_batch(keras_ref, version):
+    """Keras's GRUCell on B=0 returns (0, u) float32, as refgru.gru_step does (test_empty_step_batch)."""
+    cell = keras_ref.LIBS[version].layers.GRUCell(2)
+    cell.build((None, 3))
+    cell.set_weights(W)
+    h, _ = cell(keras_ref.tf.constant(X[:0, 0]), [keras_ref.tf.constant(H0[:0])])
+    h = np.asarray(h)
+    assert h.shape == (0, 2) and h.dtype == np.float32
+    ours = refgru.gru_step(X[:0, 0], H0[:0], W)
+    assert ours.shape == h.shape and ours.dtype == h.dtype
+

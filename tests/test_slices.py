@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from helpers import assert_close, random_weights
-from keras_ref import keras_gru
+from helpers import assert_close, keras_gru, random_weights
 
 import refgru
+
+pytest.importorskip("keras_ref")  # every test in this module runs Keras: without it the module skips
 
 U, F, B, T = 3, 2, 2, 4
 BLOCK = {"z": 0, "r": 1, "h": 2}

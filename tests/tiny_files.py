@@ -2,7 +2,9 @@
 
 :func:`keras_bytes` is a Keras 3 ``.keras`` zip and :func:`h5_bytes` a tf-keras legacy ``.h5`` file, both
 ``Input(4, 3) -> GRU(2) -> Dense(1)``, with the layout docs/porting.md describes. :func:`expected`
-is their prediction computed from the arrays with ``refgru.gru`` and the Dense formula.
+is their prediction computed from the arrays with ``refgru.gru`` and the Dense formula: refgru's own
+number, not Keras's. :func:`keras_predictions` is what Keras predicts for the same model (it needs Keras);
+``tests/test_keras_agreement.py::test_tiny_files_expected_is_what_keras_predicts`` checks the two agree.
 """
 
 from __future__ import annotations
@@ -99,5 +101,27 @@ def h5_bytes(config: object = None, version: str = "2.21.0", gru=GRU_ARRAYS, den
 
 
 def expected(x: np.ndarray = X) -> np.ndarray:
-    """What Keras's ``predict`` gives for the tiny model: ``Dense(GRU(x))`` ``(B, 1)``."""
+    """refgru's prediction for the tiny model, ``Dense(GRU(x))`` ``(B, 1)``, from the arrays (no Keras involved).
+
+    It equals Keras's ``predict`` (see :func:`keras_predictions`) in the Keras tier.
+    """
     return refgru.gru(x, GRU_ARRAYS) @ DENSE_ARRAYS[0] + DENSE_ARRAYS[1]
+
+
+def keras_predictions(directory, x: np.ndarray = X) -> dict[str, np.ndarray]:
+    """Keras's own predictions for the tiny model: ``{"keras 3 .keras file": ..., "tf_keras": ...}``.
+
+    Keras 3 loads the hand-built :func:`keras_bytes` file (written into ``directory``), so this also shows
+    that Keras accepts it; tf-keras builds the same Sequential and is given the arrays with ``set_weights``.
+    Needs Keras: the calling test is skipped without it.
+    """
+    import pytest
+
+    keras_ref = pytest.importorskip("keras_ref")
+    path = directory / "tiny.keras"
+    path.write_bytes(keras_bytes())
+    model3 = keras_ref.LIBS[3].saving.load_model(str(path))
+    layers = keras_ref.LIBS[2].layers
+    model2 = keras_ref.LIBS[2].Sequential([layers.InputLayer(input_shape=(4, 3)), layers.GRU(2), layers.Dense(1)])
+    model2.set_weights(GRU_ARRAYS + DENSE_ARRAYS)
+    return {"keras 3 .keras file": model3.predict(x, verbose=0), "tf_keras": model2.predict(x, verbose=0)}
