@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import RefgruError, describe
-from . import layers_basic, layers_rnn  # noqa: F401  (their @register calls fill the registry)
+from . import layers_attention, layers_basic, layers_rnn  # noqa: F401  (their @register calls fill the registry)
 from .config import Entry, Graph, parse_model_config
 from .files import major_version, open_model_file
 from .model import Model
