@@ -81,7 +81,12 @@ class Model:
                 if self._entries[key[0]].class_name != "InputLayer":
                     call = self._node(key)
                     stack.extend(((r.layer, r.node), False) for r in _flatten([call.args, call.kwargs]))
-        return order
+        depth = dict.fromkeys(order, 0)  # Keras runs the calls farthest from the outputs first (its MHA's mask
+        for key in reversed(order):      # removal depends on the order): consumers come before producers here
+            if self._entries[key[0]].class_name != "InputLayer":
+                for r in _flatten([self._node(key).args, self._node(key).kwargs]):
+                    depth[(r.layer, r.node)] = max(depth[(r.layer, r.node)], depth[key] + 1)
+        return sorted(order, key=lambda key: -depth[key])
 
     def _node(self, key: tuple[str, int]):
         calls = self._entries[key[0]].calls
