@@ -14,7 +14,9 @@ from typing import Any, BinaryIO, Callable
 import numpy as np
 
 from ..errors import RefgruError, describe
-from . import layers_act, layers_basic, layers_conv, layers_norm, layers_pool, layers_rnn, layers_shape  # noqa: F401  (their @register calls fill the registry)
+from . import (  # noqa: F401  (their @register calls fill the registry)
+    layers_act, layers_attention, layers_basic, layers_conv, layers_norm, layers_pool, layers_rnn, layers_shape,
+)
 from .config import Entry, Graph, parse_model_config
 from .files import major_version, open_model_file
 from .model import Model

@@ -88,7 +88,12 @@ class Model:
                 if self._entries[key[0]].class_name != "InputLayer":
                     call = self._node(key)
                     stack.extend(((r.layer, r.node), False) for r in _flatten([call.args, call.kwargs]))
-        return order
+        depth = dict.fromkeys(order, 0)  # Keras runs the calls farthest from the outputs first (its MHA's mask
+        for key in reversed(order):      # removal depends on the order): consumers come before producers here
+            if self._entries[key[0]].class_name != "InputLayer":
+                for r in _flatten([self._node(key).args, self._node(key).kwargs]):
+                    depth[(r.layer, r.node)] = max(depth[(r.layer, r.node)], depth[key] + 1)
+        return sorted(order, key=lambda key: -depth[key])
 
     def _node(self, key: tuple[str, int]):
         calls = self._entries[key[0]].calls
@@ -119,7 +124,11 @@ class Model:
         try:
             if entry.op:
                 return [built(*args, **kwargs)], [None]
-            return self._call_layer(built, call, args, kwargs, map_refs(call.args[0], lambda r: _tensor(values, r, 1)))
+            arg_masks = map_refs([call.args, call.kwargs], lambda r: _tensor(values, r, 1))
+            result = self._call_layer(built, call, args, kwargs, arg_masks[0][0], arg_masks)
+            for ref in _flatten([call.args, call.kwargs]) if getattr(built, "clears_input_masks", False) else ():
+                values[(ref.layer, ref.node)][1][ref.tensor] = None  # Keras 3 MultiHeadAttention drops them
+            return result
         except RefgruError as exc:
             if str(exc).startswith(("layer ", "op ")):
                 raise
@@ -129,8 +138,10 @@ class Model:
             raise RefgruError(f"{where(entry.config, entry.class_name)} input: expected arrays this layer accepts, "
                               f"got {describe(args[0] if args else None)} ({type(exc).__name__}: {reason!r})") from None
 
-    def _call_layer(self, layer: Layer, call, args: list, kwargs: dict, implicit: Any) -> tuple[list, list]:
-        """Call ``layer`` with the mask Keras would give it; return its outputs and output masks as lists."""
+    def _call_layer(self, layer: Layer, call, args: list, kwargs: dict, implicit: Any,
+                    arg_masks: Any = None) -> tuple[list, list]:
+        """Call ``layer`` with the mask Keras would give it; return its outputs and output masks as lists.
+        ``arg_masks``: ``[masks of call.args, masks of call.kwargs]``, passed on as ``kwargs["input_masks"]``."""
         explicit = kwargs.get("mask")
         others = [v for k, v in call.kwargs.items() if k != "mask"]
         tensor_args = sum(_holds_ref(a) for a in call.args + others)
@@ -143,6 +154,8 @@ class Model:
         extra = {k: v for k, v in kwargs.items() if k not in ("mask", "training")}
         if len(args) > 1:
             extra["args"] = args[1:]
+        if arg_masks is not None:
+            extra["input_masks"] = arg_masks
         out = layer.call(args[0], call_mask, extra)
         masks = layer.compute_mask(args[0], implicit if explicit is None else explicit)
         if not isinstance(out, list):

@@ -40,6 +40,7 @@ OPS: dict[str, Callable[[dict], Callable[..., np.ndarray]]] = {
     "OnesLike": lambda c: lambda x: np.ones_like(x, dtype=_dtype(c)),
     "Concatenate": lambda c: lambda xs: np.concatenate(xs, axis=_axis(c, 0)),
     "Cast": lambda c: lambda x: np.asarray(x).astype(_dtype(c)),
+    "ConvertToTensor": lambda c: lambda x: np.asarray(x, dtype=_dtype(c)),  # Attention's compute_mask
 }
 
 
