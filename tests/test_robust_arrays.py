@@ -62,7 +62,7 @@ def test_nonfinite_inputs_refused(special):
     raises("initial_state: expected finite values", refgru.gru, X, W, initial_state=h0)
     raises("h_tm1: expected finite values", refgru.gru_step, X[:, 0], h0, W)
     raises("d_output: expected finite values", refgru.gru_backward, X, W, h0)
-    raises("W: expected finite values", refgru.GRUWeights.from_onnx, np.full((1, 6, 3), special), np.zeros((1, 6, 2)))
+    raises("W: expected finite values", refgru.GRUWeights.from_onnx, np.full((1, 6, 3), special), np.zeros((1, 6, 2)), None, 1)
 
 
 # --- empty axes -----------------------------------------------------------------------------------------
@@ -146,7 +146,7 @@ def test_ragged_lists_refused():
     raises("x_t: expected|not a rectangular array", refgru.gru_step, [[1.0, 2.0, 3.0], [1.0]], H0, W)
     raises("x: expected|not a rectangular array", refgru.trace, [[1.0, 2.0, 3.0], [1.0]], W)
     raises("x: expected|not a rectangular array", refgru.gru_backward, RAGGED, W, H0)
-    raises("W: expected|not a rectangular array", refgru.GRUWeights.from_onnx, [[1.0], [1.0, 2.0]], np.zeros((1, 6, 2)))
+    raises("W: expected|not a rectangular array", refgru.GRUWeights.from_onnx, [[1.0], [1.0, 2.0]], np.zeros((1, 6, 2)), None, 1)
 
 
 def test_bool_and_integer_inputs_are_cast():

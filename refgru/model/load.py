@@ -15,7 +15,14 @@ import numpy as np
 
 from ..errors import RefgruError, describe
 from . import (  # noqa: F401  (their @register calls fill the registry)
-    layers_act, layers_attention, layers_basic, layers_conv, layers_norm, layers_pool, layers_rnn, layers_shape,
+    layers_act,
+    layers_attention,
+    layers_basic,
+    layers_conv,
+    layers_norm,
+    layers_pool,
+    layers_rnn,
+    layers_shape,
 )
 from .config import Entry, Graph, parse_model_config
 from .files import major_version, open_model_file
