@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import RefgruError, describe
-from .ops import is_op
+from .ops import OP_ARITY, is_op
 from .registry import escape
 
 #: Classes that carry Python code in the file; refgru refuses them instead of running it.
@@ -35,8 +35,6 @@ DTYPES = {"float16", "bfloat16", "float32", "float64", "int8", "int16", "int32",
           "uint32", "uint64", "bool", "string", "mixed_float16", "mixed_bfloat16"}
 #: Keras 3 op nodes: how many positional arguments a call may pass; no call may pass keyword arguments,
 #: so a file can never hand NumPy an ``out=`` (or a third positional ``out``) array.
-OP_ARITY = {"NotEqual": 2, "Equal": 2, "LogicalOr": 2, "LogicalAnd": 2, "LogicalNot": 1, "Any": 1, "All": 1,
-            "ExpandDims": 1, "Squeeze": 1, "ZerosLike": 1, "OnesLike": 1, "Concatenate": 1, "Cast": 1}
 
 
 @dataclass(frozen=True)
@@ -238,7 +236,7 @@ def _functional(config: Any) -> Graph:
 
 
 def _check_op(entry: Entry) -> None:
-    """An op node's calls pass at most :data:`OP_ARITY` positional arguments and no keyword arguments."""
+    """An op node's calls pass at most :data:`~refgru.model.ops.OP_ARITY` positional arguments, no keywords."""
     arity = OP_ARITY.get(entry.class_name)
     for call in entry.calls:
         if arity is None or len(call.args) > arity or call.kwargs:

@@ -5,7 +5,7 @@ A Keras 3 functional model records mask computations as op nodes (module ``keras
 ``Any(axis=-1)``, and merge layers add ``LogicalOr``, ``ExpandDims``, ``OnesLike``, ``Concatenate``...
 Only the pure array operations in :data:`OPS` are accepted; any other op is refused.
 
-Each entry is ``fn(config) -> function(*args)``; ``config`` holds the op's constructor arguments.
+Each entry is ``(arity, fn(config) -> function(*args))``; ``config`` holds the op's constructor arguments.
 """
 
 from __future__ import annotations
@@ -26,22 +26,26 @@ def _dtype(config: dict):
     return None if config.get("dtype") is None else np.dtype(config["dtype"])
 
 
-OPS: dict[str, Callable[[dict], Callable[..., np.ndarray]]] = {
-    "NotEqual": lambda c: np.not_equal,
-    "Equal": lambda c: np.equal,
-    "Any": lambda c: lambda x: np.any(x, axis=_axis(c), keepdims=bool(c.get("keepdims", False))),
-    "All": lambda c: lambda x: np.all(x, axis=_axis(c), keepdims=bool(c.get("keepdims", False))),
-    "LogicalOr": lambda c: np.logical_or,
-    "LogicalAnd": lambda c: np.logical_and,
-    "LogicalNot": lambda c: np.logical_not,
-    "ExpandDims": lambda c: lambda x: np.expand_dims(x, _axis(c)),
-    "Squeeze": lambda c: lambda x: np.squeeze(x, axis=_axis(c)),
-    "ZerosLike": lambda c: lambda x: np.zeros_like(x, dtype=_dtype(c)),
-    "OnesLike": lambda c: lambda x: np.ones_like(x, dtype=_dtype(c)),
-    "Concatenate": lambda c: lambda xs: np.concatenate(xs, axis=_axis(c, 0)),
-    "Cast": lambda c: lambda x: np.asarray(x).astype(_dtype(c)),
-    "ConvertToTensor": lambda c: lambda x: np.asarray(x, dtype=_dtype(c)),  # Attention's compute_mask
+#: ``class_name -> (arity, fn(config) -> function(*args))``: how many positional arguments a call may pass,
+#: and the NumPy function. Calls pass no keyword arguments (the loader checks both before building).
+OPS: dict[str, tuple[int, Callable[[dict], Callable[..., np.ndarray]]]] = {
+    "NotEqual": (2, lambda c: np.not_equal),
+    "Equal": (2, lambda c: np.equal),
+    "Any": (1, lambda c: lambda x: np.any(x, axis=_axis(c), keepdims=bool(c.get("keepdims", False)))),
+    "All": (1, lambda c: lambda x: np.all(x, axis=_axis(c), keepdims=bool(c.get("keepdims", False)))),
+    "LogicalOr": (2, lambda c: np.logical_or),
+    "LogicalAnd": (2, lambda c: np.logical_and),
+    "LogicalNot": (1, lambda c: np.logical_not),
+    "ExpandDims": (1, lambda c: lambda x: np.expand_dims(x, _axis(c))),
+    "Squeeze": (1, lambda c: lambda x: np.squeeze(x, axis=_axis(c))),
+    "ZerosLike": (1, lambda c: lambda x: np.zeros_like(x, dtype=_dtype(c))),
+    "OnesLike": (1, lambda c: lambda x: np.ones_like(x, dtype=_dtype(c))),
+    "Concatenate": (1, lambda c: lambda xs: np.concatenate(xs, axis=_axis(c, 0))),
+    "Cast": (1, lambda c: lambda x: np.asarray(x).astype(_dtype(c))),
+    "ConvertToTensor": (1, lambda c: lambda x: np.asarray(x, dtype=_dtype(c))),  # Attention's compute_mask
 }
+#: ``class_name -> arity``, read from :data:`OPS`.
+OP_ARITY = {name: arity for name, (arity, _) in OPS.items()}
 
 
 def is_op(entry: dict) -> bool:
@@ -63,4 +67,4 @@ def build_op(class_name: str, config: dict, name: str) -> Callable[..., np.ndarr
     if class_name not in OPS:
         raise RefgruError(f"op {name!r} ({class_name}): expected a mask operation ({', '.join(sorted(OPS))}), "
                           f"got unsupported op {class_name!r}")
-    return OPS[class_name](config)
+    return OPS[class_name][1](config)
