@@ -6,10 +6,10 @@ Keras), which set the global policy, build :data:`MODELS`, save them as ``.keras
 record Keras's outputs (``tests/model_runs.py``). refgru then loads every file in ONE process where
 importing TensorFlow or either Keras raises ImportError (``model_runs.BLOCKER``).
 
-Tolerances (:data:`TOLERANCE`, relative to the largest output magnitude, ``max|ours - keras| /
-max(1, max|keras|)``): the measured maxima over these models were about 1.0e-3 (float16) and
-7.8e-3 (bfloat16), i.e. one or two units in the last place of the compute dtype (2^-11 = 4.9e-4 for float16,
-2^-8 = 3.9e-3 for bfloat16); the tolerance is twice the measured maximum, rounded up.
+Tolerance (:data:`TOLERANCE`, on ``max|ours - keras| / max(1, max|keras|)``): measured, every
+float16 and bfloat16 output of these models was bit-identical to Keras's (difference 0); the only
+non-zero differences, at most 5.96e-8, come from the final float32 ``softmax`` layer (float32 rounding).
+The tolerance is 2.5e-7, about four times that maximum.
 """
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ import numpy as np
 import pytest
 
 import refgru
-from refgru.core.precision import round_bfloat16, round_float16, rounded_activation
 from refgru.core.activation_fns import sigmoid
+from refgru.core.precision import round_bfloat16, round_float16, rounded_activation
 from refgru.model.precision import parse_policy
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LIBS = ("keras", "tf_keras")
 POLICIES = ("mixed_float16", "mixed_bfloat16")
-#: compute dtype -> tolerance on ``max|ours - keras| / max(1, max|keras|)`` (see the module docstring).
-TOLERANCE = {"float16": 2e-3, "bfloat16": 1.6e-2}
+#: Tolerance on ``max|ours - keras| / max(1, max|keras|)`` (see the module docstring).
+TOLERANCE = 2.5e-7
 
 
 # --- NumPy only: policies and rounding ---------------------------------------------------------------
@@ -156,8 +156,9 @@ def _models(lib):
 
 
 MODEL_NAMES = ("emb_gru_dense", "bidirectional", "conv_gru")
-IDS = [f"{lib}/{p}-{name}{ext}" for lib in LIBS for p in POLICIES for name in MODEL_NAMES for ext in (".keras", ".h5")] \
-    + [f"{lib}/float32-float16_layers{ext}" for lib in LIBS for ext in (".keras", ".h5")]
+EXTS = (".keras", ".h5")
+IDS = [f"{lib}/{p}-{name}{ext}" for lib in LIBS for p in POLICIES for name in MODEL_NAMES for ext in EXTS] \
+    + [f"{lib}/float32-float16_layers{ext}" for lib in LIBS for ext in EXTS]
 
 
 def build(directory, lib_name):
@@ -167,6 +168,12 @@ def build(directory, lib_name):
     import model_runs
     import model_zoo
 
+    to_numpy = model_runs._numpy
+
+    def widened(out):  # a bfloat16 output (ml_dtypes) widens exactly to float32, which .npz can store
+        out = to_numpy(out)
+        return out.astype(np.float32) if isinstance(out, np.ndarray) and out.dtype.name == "bfloat16" else out
+    model_runs._numpy = widened
     lib = importlib.import_module(lib_name)
     for name, (policy, fn) in _models(lib).items():
         def builder(lib_, rng, policy=policy, fn=fn):
@@ -229,7 +236,6 @@ def test_mixed_precision_model_matches_keras(runs, key):
     ours, keras = runs
     assert f"{key}|error" not in ours, str(ours.get(f"{key}|error"))
     assert str(ours[f"{key}|sig"]) == str(keras[f"{key}|sig"])
-    compute = "bfloat16" if "bfloat16" in key else "float16"
     leaves = [k for k in keras if k.startswith(f"{key}|") and not k.endswith("|sig")]
     assert leaves
     for leaf in leaves:
@@ -237,7 +243,7 @@ def test_mixed_precision_model_matches_keras(runs, key):
         assert got.shape == expected.shape
         error = np.abs(got - expected).max() / max(1.0, np.abs(expected).max())
         print(f"{leaf}: max relative difference {error:.3g}")  # the measured numbers (pytest -s)
-        assert error <= TOLERANCE[compute], (leaf, error)
+        assert error <= TOLERANCE, (leaf, error)
 
 
 def test_summary_and_explain_on_a_mixed_model(tmp_path):
@@ -265,7 +271,7 @@ def test_summary_and_explain_on_a_mixed_model(tmp_path):
     assert "gru" in str(text).lower()
     traced = refgru.trace(x, w, **options)
     np.testing.assert_array_equal(traced.h, ours.predict(x))
-    assert np.abs(traced.h - expected).max() <= TOLERANCE["float16"] * max(1, np.abs(expected).max())
+    assert np.abs(traced.h - expected).max() <= TOLERANCE * max(1, np.abs(expected).max())
     result = subprocess.run([sys.executable, "-m", "refgru", "summary", path], capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": os.path.dirname(HERE)})
     assert result.returncode == 0, result.stderr
