@@ -232,9 +232,9 @@ def test_config_and_weights_disagree(tmp_path):
             "weights of layer 'gru'", "expected a numeric dataset", "|S2")
     refused(tmp_path, keras_bytes(weights=keras_weights_bytes(gru=[GRU_ARRAYS[0] * np.nan] + GRU_ARRAYS[1:])),
             "kernel: expected finite values")
-    float16 = {"name": "gru", "units": 2, "reset_after": True, "dtype": "float16"}
-    refused(tmp_path, keras_bytes(config=_with_layer(config=float16)),
-            "dtype: expected float32 or float64")
+    quantized = {"name": "gru", "units": 2, "reset_after": True, "dtype": "int8"}
+    refused(tmp_path, keras_bytes(config=_with_layer(config=quantized)),
+            "dtype: expected a dtype policy among float32")
 
 
 def test_other_weight_dtypes_are_cast_like_keras(tmp_path):

@@ -17,6 +17,7 @@ from .checks import as_numeric, check_initial_state, check_input, check_mask
 from .fused import FusedKernel
 from .masking import Schedule, make_schedule
 from .options import GRUOptions, resolve
+from .precision import RoundingKernel, rounded_cell
 from .sequence import run
 from .weights import GRUWeights
 
@@ -44,7 +45,11 @@ def prepare(x: object, weights: Sequence[np.ndarray] | GRUWeights, initial_state
 
 
 def kernel_for(p: Prepared):
-    """The fused kernel for a tanh/sigmoid layer, else the readable :class:`~refgru.core.cell.CellKernel`."""
+    """The fused kernel for a tanh/sigmoid layer, else the readable :class:`~refgru.core.cell.CellKernel`
+    (:class:`~refgru.core.precision.RoundingKernel` with a reduced ``compute_dtype``)."""
+    if p.options.compute_dtype is not None:
+        return RoundingKernel(p.w, p.options.activation.forward, p.options.recurrent_activation.forward,
+                              p.options.compute_dtype)
     if p.options.is_tanh_sigmoid:
         return FusedKernel(p.w, p.h0.dtype)
     return CellKernel(p.w, p.options.activation.forward, p.options.recurrent_activation.forward)
@@ -119,6 +124,9 @@ def gru_step(x_t: np.ndarray, h_tm1: np.ndarray, weights: Sequence[np.ndarray] |
     x_t = _as_2d("x_t", x_t, w.input_dim, "the kernel's input_dim", w.dtype)
     dtype = np.result_type(x_t.dtype, w.dtype)
     h_tm1 = _as_2d("h_tm1", h_tm1, w.units, "units", dtype, batch=x_t.shape[0]).astype(dtype, copy=False)
+    if opts.compute_dtype is not None:
+        k = RoundingKernel(w, opts.activation.forward, opts.recurrent_activation.forward, opts.compute_dtype)
+        return rounded_cell(k.q(x_t), k.q(h_tm1), k.w, k.act, k.ract, k.q, gates=return_gates)
     return cell(project_inputs(x_t.astype(dtype, copy=False), w), h_tm1, w, opts.activation.forward,
                 opts.recurrent_activation.forward, gates=return_gates)
 

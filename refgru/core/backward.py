@@ -35,6 +35,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
+from ..errors import error
 from .activations import require_vjp
 from .api import prepare
 from .cell import CellKernel, cell_backward
@@ -129,6 +130,8 @@ def gru_backward(x: np.ndarray, weights: Sequence[np.ndarray] | GRUWeights, d_ou
         the named slices ``dW_z ... drb_h``.
     """
     opts = resolve(**options)
+    if opts.compute_dtype is not None:
+        raise error("compute_dtype", "None (gradients are computed in the weights' dtype)", opts.compute_dtype)
     act_vjp = require_vjp(opts.activation, opts.keras_version, "activation")
     ract_vjp = require_vjp(opts.recurrent_activation, opts.keras_version, "recurrent_activation")
     p = prepare(x, weights, initial_state, mask, opts)

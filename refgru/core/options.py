@@ -18,13 +18,15 @@ from ..errors import error
 from .activation_fns import sigmoid
 from .activations import ResolvedActivation, check_keras_version, resolve_activation
 from .checks import check_flag
+from .precision import REDUCED
 from .weights import GRUWeights, as_weights
 
 #: The boolean options, with their defaults.
 FLAGS = {"return_sequences": False, "return_state": False, "go_backwards": False, "zero_output_for_mask": False,
          "stateful": False}
 #: Every option name :func:`resolve` accepts.
-OPTION_NAMES = ("reset_after", "activation", "recurrent_activation", "keras_version", "units", "use_bias", *FLAGS)
+OPTION_NAMES = ("reset_after", "activation", "recurrent_activation", "keras_version", "units", "use_bias",
+                "compute_dtype", *FLAGS)
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class GRUOptions:
         stateful: accepted for ``Model.gru_layers()`` configs; one call has no state to keep, so it
             changes nothing (pass the kept state as ``initial_state``).
         units, use_bias: ``None``, or what the weights must have (checked by :meth:`bind`).
+        compute_dtype: ``None`` (compute in the weights' dtype), ``"float16"`` or ``"bfloat16"``: every op
+            rounded to that dtype as Keras computes under a mixed-precision policy (:mod:`refgru.core.precision`).
     """
 
     activation: ResolvedActivation
@@ -53,6 +57,7 @@ class GRUOptions:
     stateful: bool
     units: int | None
     use_bias: bool | None
+    compute_dtype: str | None = None
 
     def bind(self, weights: Sequence[np.ndarray] | GRUWeights) -> GRUWeights:
         """``weights`` as :class:`GRUWeights`, checked against ``reset_after``, ``units`` and ``use_bias``."""
@@ -72,7 +77,7 @@ class GRUOptions:
 
 def resolve(*, reset_after: bool | None = None, activation: object = "tanh", recurrent_activation: object = "sigmoid",
             keras_version: int = 3, units: int | None = None, use_bias: bool | None = None,
-            **flags: object) -> GRUOptions:
+            compute_dtype: str | None = None, **flags: object) -> GRUOptions:
     """Check every option once and return a :class:`GRUOptions`.
 
     Arguments:
@@ -81,6 +86,7 @@ def resolve(*, reset_after: bool | None = None, activation: object = "tanh", rec
         recurrent_activation: the gate activation for ``z`` and ``r``, default ``"sigmoid"``.
         keras_version: 3 (Keras 3) or 2 (tf-keras); decides ``hard_sigmoid`` and the container type.
         units, use_bias: optional; when given, the weights must match.
+        compute_dtype: ``None``, ``"float32"`` or ``"float64"`` (the weights' dtype), ``"float16"`` or ``"bfloat16"``.
         flags: ``return_sequences``, ``return_state``, ``go_backwards``, ``zero_output_for_mask`` and
             ``stateful``, each ``True`` or ``False`` (default ``False``).
     """
@@ -94,12 +100,15 @@ def resolve(*, reset_after: bool | None = None, activation: object = "tanh", rec
         raise error("units", "a positive integer or None", units)
     if use_bias is not None:
         use_bias = check_flag("use_bias", use_bias)
+    if compute_dtype not in (None, "float32", "float64", *REDUCED):
+        raise error("compute_dtype", f"None or one of float32, float64, {', '.join(REDUCED)}", compute_dtype)
     values = {name: check_flag(name, flags.get(name, default)) for name, default in FLAGS.items()}
     return GRUOptions(activation=resolve_activation(activation, keras_version, "activation"),
                       recurrent_activation=resolve_activation(recurrent_activation, keras_version,
                                                               "recurrent_activation"),
                       reset_after=None if reset_after is None else bool(reset_after), keras_version=keras_version,
-                      units=None if units is None else int(units), use_bias=use_bias, **values)
+                      units=None if units is None else int(units), use_bias=use_bias,
+                      compute_dtype=compute_dtype if compute_dtype in REDUCED else None, **values)
 
 
 __all__ = ["FLAGS", "GRUOptions", "OPTION_NAMES", "resolve"]

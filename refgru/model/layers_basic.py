@@ -8,8 +8,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.precision import REDUCED, rounder
 from ..errors import RefgruError, describe
-from .registry import Layer, Simple, activation, as_float, check_weights, layer_dtype, register, where
+from .registry import (
+    Layer,
+    Simple,
+    activation,
+    as_float,
+    check_weights,
+    layer_dtype,
+    layer_policy,
+    register,
+    variable,
+    where,
+)
 
 
 def _identity(x):
@@ -23,15 +35,19 @@ def input_layer(cfg, weights, ctx):
     spec = cfg.get("dtype") or "float32"
     if isinstance(spec, dict):
         spec = spec.get("config", {}).get("name", "float32")
-    try:
-        dtype = np.dtype(spec)
-    except TypeError:
-        dtype = np.dtype(object)
-    if dtype.kind not in "biuf":
-        raise RefgruError(f"{where(cfg, 'InputLayer')} dtype: expected a numeric dtype name, got {describe(spec)}")
+    if spec in REDUCED:  # a float16/bfloat16 input: rounded values in a float32 carrier
+        dtype, cast = np.dtype(np.float32), rounder(spec)
+    else:
+        try:
+            dtype = np.dtype(spec)
+        except TypeError:
+            dtype = np.dtype(object)
+        if dtype.kind not in "biuf":
+            raise RefgruError(f"{where(cfg, 'InputLayer')} dtype: expected a numeric dtype name, got {describe(spec)}")
+        cast = lambda x: np.asarray(x).astype(dtype, copy=False)  # noqa: E731
     shape = cfg.get("batch_shape", cfg.get("batch_input_shape"))
-    layer = Simple(cfg, lambda x: np.asarray(x).astype(dtype, copy=False), "InputLayer", supports_masking=False,
-                   text=f"shape {tuple(shape) if shape else '?'}, {dtype}")
+    layer = Simple(cfg, cast, "InputLayer", supports_masking=False,
+                   text=f"shape {tuple(shape) if shape else '?'}, {spec if spec in REDUCED else dtype}")
     layer.dtype, layer.shape = dtype, shape
     return layer
 
@@ -49,21 +65,23 @@ def dense(cfg, weights, ctx):
     units, use_bias = int(cfg["units"]), bool(cfg.get("use_bias", True))
     expected = [("kernel", (None, units))] + ([("bias", (units,))] if use_bias else [])
     arrays = check_weights(cfg, "Dense", weights, expected)
-    dtype, act = layer_dtype(cfg), activation(cfg, "activation", ctx)
-    kernel = arrays[0].astype(dtype)
-    bias = arrays[1].astype(dtype) if use_bias else None
+    dtype, policy = layer_dtype(cfg), layer_policy(cfg)
+    act, q = policy.activation(activation(cfg, "activation", ctx)), policy.round
+    kernel = variable(cfg, arrays[0])
+    bias = variable(cfg, arrays[1]) if use_bias else None
 
-    def fn(x):
-        y = as_float(x, dtype) @ kernel
-        return act(y if bias is None else y + bias)
+    def fn(x):  # each op's result in the compute dtype (q is a cast, or a rounding for float16/bfloat16)
+        y = q(as_float(x, dtype) @ kernel)
+        return q(act(y if bias is None else q(y + bias)))
     return Simple(cfg, fn, "Dense", arrays, text=f"units={units}, activation={cfg.get('activation')}")
 
 
 @register("Activation")
 def activation_layer(cfg, weights, ctx):
     check_weights(cfg, "Activation", weights, [])
-    act, dtype = activation(cfg, "activation", ctx), layer_dtype(cfg)
-    return Simple(cfg, lambda x: act(as_float(x, dtype)), "Activation", text=str(cfg.get("activation")))
+    dtype, policy = layer_dtype(cfg), layer_policy(cfg)
+    act, q = policy.activation(activation(cfg, "activation", ctx)), policy.round
+    return Simple(cfg, lambda x: q(act(as_float(x, dtype))), "Activation", text=str(cfg.get("activation")))
 
 
 @register("Flatten")
@@ -149,7 +167,7 @@ class Embedding(Layer):
 def embedding(cfg, weights, ctx):
     shape = (int(cfg["input_dim"]), int(cfg["output_dim"]))
     (table,) = check_weights(cfg, "Embedding", weights, [("embeddings", shape)])
-    return Embedding(cfg, table.astype(layer_dtype(cfg)))
+    return Embedding(cfg, variable(cfg, table))  # Keras casts the lookup to the compute dtype
 
 
 def _fold(op, xs):

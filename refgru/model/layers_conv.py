@@ -15,7 +15,7 @@ Convolutions drop the mask in both versions (they do not support masking; Keras 
 from __future__ import annotations
 
 from .options import bad, channels_first, choice, flag, ints
-from .registry import Simple, activation, as_float, check_weights, layer_dtype, register, where
+from .registry import Simple, activation, as_float, check_weights, layer_dtype, layer_policy, register, variable, where
 from .spatial import convolve, from_last, to_last
 
 
@@ -29,11 +29,11 @@ def _geometry(cfg, cls, n):
 def _conv_layer(cfg, cls, ctx, arrays, conv, use_bias, text):
     """The layer ``activation(conv(x) + bias)`` on channels-last or channels-first inputs."""
     dtype, act, first = layer_dtype(cfg), activation(cfg, "activation", ctx), channels_first(cfg, cls)
-    bias = arrays[-1].astype(dtype) if use_bias else None
+    bias, q = variable(cfg, arrays[-1]) if use_bias else None, layer_policy(cfg).round  # q: compute-dtype cast
 
     def fn(x):
-        y = conv(to_last(as_float(x, dtype), first))
-        return from_last(act(y if bias is None else y + bias), first)
+        y = q(conv(to_last(as_float(x, dtype), first)))
+        return from_last(q(act(y if bias is None else q(y + bias))), first)
     return Simple(cfg, fn, cls, arrays, supports_masking=False, text=text)
 
 
@@ -46,7 +46,7 @@ def _conv_builder(cls, n):
         use_bias = flag(cfg, cls, "use_bias", True)
         expected = [("kernel", (*kernel_size, None, filters))] + ([("bias", (filters,))] if use_bias else [])
         arrays = check_weights(cfg, cls, weights, expected)
-        kernel = arrays[0].astype(layer_dtype(cfg))
+        kernel = variable(cfg, arrays[0])
 
         def conv(x):
             return convolve(x, kernel, strides, dilation, padding, groups)

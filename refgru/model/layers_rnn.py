@@ -19,7 +19,7 @@ from ..core.activations import get_activation
 from ..errors import RefgruError, describe
 from ..core.api import gru
 from ..core.weights import GRUWeights
-from .registry import Layer, activation_name, as_float, check_weights, layer_dtype, register, where
+from .registry import Layer, activation_name, as_float, check_weights, layer_dtype, layer_policy, register, where
 
 
 def cudnn_to_keras(kernel: np.ndarray, recurrent_kernel: np.ndarray, bias: np.ndarray) -> list[np.ndarray]:
@@ -47,7 +47,7 @@ class GRULayer(Layer):
                  uses_mask=True):
         super().__init__(cfg, arrays, class_name)
         self.w, self.keras_version, self.uses_mask = weights, ctx.keras_version, uses_mask
-        self.dtype = layer_dtype(cfg)
+        self.dtype, self.compute_dtype = layer_dtype(cfg), layer_policy(cfg).compute_dtype
         self.activation, self.recurrent_activation = activation_spec, recurrent_spec
         for key in ("return_sequences", "return_state", "go_backwards", "stateful", "zero_output_for_mask"):
             setattr(self, key, _flag(cfg, key))
@@ -62,6 +62,7 @@ class GRULayer(Layer):
         keys = ("return_sequences", "return_state", "go_backwards", "stateful", "zero_output_for_mask")
         return {"units": self.w.units, "activation": self.activation, "recurrent_activation": self.recurrent_activation,
                 "keras_version": self.keras_version, "reset_after": self.w.reset_after, "use_bias": self.w.use_bias,
+                "compute_dtype": self.compute_dtype,
                 **{k: getattr(self, k) for k in keys}}
 
     def run(self, x, mask, initial_state):
@@ -78,7 +79,7 @@ class GRULayer(Layer):
         output, state = gru(x, self.w, activation=self.activation, recurrent_activation=self.recurrent_activation,
                             return_sequences=self.return_sequences, return_state=True, go_backwards=self.go_backwards,
                             initial_state=initial_state, mask=mask, zero_output_for_mask=self.zero_output_for_mask,
-                            keras_version=self.keras_version)
+                            keras_version=self.keras_version, compute_dtype=self.compute_dtype)
         if self.stateful:
             self.state = state
         return output, state

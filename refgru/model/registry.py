@@ -21,6 +21,7 @@ import numpy as np
 
 from ..core.activations import get_activation
 from ..errors import RefgruError, describe
+from .precision import Policy, parse_policy, wrap
 
 #: ``class_name -> builder``; filled by the ``layers_*`` modules through :func:`register`.
 REGISTRY: dict[str, Callable[..., "Layer"]] = {}
@@ -155,7 +156,7 @@ def build(spec: dict, weights: Sequence[np.ndarray], ctx: Context) -> Layer:
         raise RefgruError(f"{where(cfg, class_name)} config: expected the keys and values Keras saves for "
                           f"{class_name}, got a config it cannot be built from ({type(exc).__name__}: {exc})") from None
     layer.class_name = class_name
-    return layer
+    return layer if class_name == "InputLayer" else wrap(layer, layer_policy(cfg))  # an input's dtype is no policy
 
 
 def _fits(shape: tuple, expected: tuple) -> bool:
@@ -186,17 +187,20 @@ def check_weights(cfg: dict, class_name: str, weights: Sequence[Any],
     return arrays
 
 
+def layer_policy(cfg: dict, default: str = "float32") -> Policy:
+    """The dtype :class:`~refgru.model.precision.Policy` of a layer config (a string, or a policy dict)."""
+    return parse_policy(cfg.get("dtype"), f"{where(cfg)} dtype", default)
+
+
 def layer_dtype(cfg: dict, default: str = "float32") -> np.dtype:
-    """The compute dtype of a layer config: a string (tf-keras) or a Keras 3 ``DTypePolicy`` dict."""
-    spec = cfg.get("dtype", default)
-    if isinstance(spec, dict):
-        policy = spec.get("config", {})
-        spec = policy.get("name") if isinstance(policy, dict) else None
-    spec = default if spec is None else spec
-    if spec not in ("float32", "float64"):
-        raise RefgruError(f"{where(cfg)} dtype: expected float32 or float64, got {describe(spec)} "
-                          "(mixed precision and quantized layers are not supported)")
-    return np.dtype(spec)
+    """The NumPy dtype a layer computes on: its compute dtype, or float32 for float16/bfloat16 compute,
+    whose values refgru carries rounded in float32 (:mod:`refgru.model.precision`)."""
+    return layer_policy(cfg, default).carrier
+
+
+def variable(cfg: dict, array: np.ndarray) -> np.ndarray:
+    """A weight as the layer's ``call`` reads it: cast to the compute dtype (Keras's autocast of variables)."""
+    return layer_policy(cfg).round(array)
 
 
 def activation_name(cfg: dict, key: str, default: str) -> str | None:

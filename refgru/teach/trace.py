@@ -28,6 +28,7 @@ from ..core.api import prepare
 from ..core.cell import CellKernel
 from ..core.checks import as_numeric
 from ..core.options import resolve
+from ..core.precision import RoundingKernel
 from ..core.sequence import run
 from ..core.weights import GRUWeights
 from ..errors import error
@@ -168,8 +169,10 @@ def trace(x: np.ndarray, weights: Sequence[np.ndarray] | GRUWeights, *, initial_
         gates.append(step[3]._replace(h=output.copy()))
         h_tm1s.append(step[2][0])
 
-    _, (state,) = run(schedule, CellKernel(w, opts.activation.forward, opts.recurrent_activation.forward,
-                                           record_gates=True), (p.h0,), record=record)
+    fns = (w, opts.activation.forward, opts.recurrent_activation.forward)
+    kernel = (RoundingKernel(*fns, opts.compute_dtype, record_gates=True) if opts.compute_dtype
+              else CellKernel(*fns, record_gates=True))
+    _, (state,) = run(schedule, kernel, (p.h0,), record=record)
     values = {name: np.stack([getattr(g, name) for g in gates], axis=1) for name in FIELDS}
     values["h_tm1"] = np.stack(h_tm1s, axis=1)
     keep = np.ones((schedule.batch, schedule.steps), bool) if schedule.keep is None else schedule.keep[..., 0].T
