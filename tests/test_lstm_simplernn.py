@@ -30,7 +30,7 @@ def _print_worst():
 
 
 def keras_layer(version: int, kind: str, weights, x, *, mask, initial_state, dtype, **config):
-    """Build ``keras.layers.<kind>`` in Keras ``version``, set ``weights``, call it; NumPy arrays in Keras's structure."""
+    """Build ``keras.layers.<kind>`` in Keras ``version``, set ``weights``, call it; NumPy results in its structure."""
     from keras_ref import LIBS, tf
 
     units = weights[1].shape[0]
