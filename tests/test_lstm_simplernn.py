@@ -124,3 +124,25 @@ def test_bad_options_give_one_line_errors():
     raises("activation", refgru.simple_rnn, x, [w[0][:, :2], w[1][:, :2]], activation="nope")
     raises("mask", refgru.lstm, x, w, mask=np.ones((1, 2), bool))
     assert TOLERANCE[np.dtype("float32")] == 1e-5
+
+
+def test_gru_cells_inside_rnn_are_listed_explained_and_traced():
+    """Each GRUCell of an RNN is in gru_layers() (``<rnn>/cell``, ``<rnn>/cell_<k>``); tracing the single-cell
+    RNN's GRU with its listed options gives Keras's output of that layer."""
+    from keras_ref import keras
+
+    L = keras.layers
+    inp = keras.Input((4, 3))
+    single = L.RNN(L.GRUCell(3), return_sequences=True, name="single")(inp)
+    stacked = L.RNN([L.LSTMCell(2), L.GRUCell(2)], name="stacked")(single)
+    model = keras.Model(inp, [single, stacked])
+    rng = np.random.default_rng(3)
+    model.set_weights([rng.uniform(-0.8, 0.8, w.shape).astype("float32") for w in model.get_weights()])
+    x = rng.normal(size=(2, 4, 3)).astype("float32")
+    expected = model.predict(x, verbose=0)
+    ours = refgru.from_keras(model)
+    assert [label for label, _, _ in ours.gru_layers()] == ["single/cell", "stacked/cell_1"]
+    assert_close("model", list(ours.predict(x)), [np.asarray(e) for e in expected])
+    label, w, config = ours.gru_layers()[0]
+    assert_close("trace of single/cell", refgru.trace(x, w, **config).h, np.asarray(expected[0]))
+    assert "stacked/cell_1" in str(refgru.explain(ours))

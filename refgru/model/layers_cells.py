@@ -145,8 +145,13 @@ class RecurrentLayer(Layer):
 
     def describe(self):
         flags = [k for k in ("return_sequences", "return_state", "go_backwards", "stateful") if getattr(self, k)]
-        cells = " -> ".join(cell.describe() for cell in self.cells)
+        cells = " -> ".join(_gru_cell_text(c) if isinstance(c, GRULayer) else c.describe() for c in self.cells)
         return cells + "".join(f", {f}" for f in flags)
+
+
+def _gru_cell_text(cell: GRULayer) -> str:
+    o = cell.options()
+    return f"GRUCell units={o['units']}, reset_after={o['reset_after']}, {o['activation']}/{o['recurrent_activation']}"
 
 
 def _cell_flags(cfg: dict, k: int, n: int) -> dict:
