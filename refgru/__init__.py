@@ -16,7 +16,10 @@ import importlib
 from .core.activations import get_activation
 from .core.api import gru, gru_step
 from .core.cell import StepGates
+from .core.lstm import LSTMWeights
 from .core.options import GRUOptions
+from .core.rnn_api import lstm, simple_rnn
+from .core.simple_rnn import SimpleRNNWeights
 from .core.weights import GATES, GRUWeights
 from .errors import RefgruError
 from .teach.explain import Explanation, explain
@@ -39,5 +42,6 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'refgru' has no attribute {name!r}")
 
 
-__all__ = ["GATES", "GRUOptions", "GRUWeights", "Explanation", "RefgruError", "StepGates", "Trace", "explain",
-           "get_activation", "gru", "gru_step", "trace", "__version__", *_LAZY]
+__all__ = ["GATES", "GRUOptions", "GRUWeights", "Explanation", "LSTMWeights", "RefgruError", "SimpleRNNWeights",
+           "StepGates", "Trace", "explain", "get_activation", "gru", "gru_step", "lstm", "simple_rnn", "trace",
+           "__version__", *_LAZY]

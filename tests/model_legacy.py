@@ -357,9 +357,9 @@ ERRORS = {
     "lambda_keras": (_lambda("keras", ".keras"), ["(Lambda)", "Python code", "never runs code"]),
     "lambda_tf_keras": (_lambda("tf_keras", ".h5"), ["(Lambda)", "Python code", "never runs code"]),
     "custom_layer": (_custom_layer, ["custom object", "Doubler"]),
-    "unsupported_lstm": (
-        lambda d, b: _keras3_model(d, "lstm", __import__("keras").layers.LSTM(2, name="lstm")),
-        ["layer 'lstm' (LSTM)", "unsupported class 'LSTM'"],
+    "unsupported_conv1d_transpose": (  # LSTM was the example until issue 15 supported it
+        lambda d, b: _keras3_model(d, "deconv", __import__("keras").layers.Conv1DTranspose(2, 2, name="deconv")),
+        ["layer 'deconv' (Conv1DTranspose)", "unsupported class 'Conv1DTranspose'"],
     ),
 }
 

@@ -16,16 +16,18 @@ from helpers import TOLERANCE, assert_close, raises, relative_error
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from refgru import get_activation, lstm, simple_rnn
-from refgru.lstm import LSTMWeights, lstm_step
-from refgru.simple_rnn import SimpleRNNWeights, simple_rnn_step
+from refgru import get_activation
+from refgru.core import lstm as lstm_cells
+from refgru.core import simple_rnn as simple_rnn_cells
+from refgru.core.lstm import LSTMWeights, lstm_step
+from refgru.core.simple_rnn import SimpleRNNWeights, simple_rnn_step
 
 #: kind -> (weights class, blocks per array, step function, number of states)
 KINDS = {"LSTM": (LSTMWeights, 4, lstm_step, 2), "SimpleRNN": (SimpleRNNWeights, 1, simple_rnn_step, 1)}
 #: Activations both Keras versions know ("hard_sigmoid" differs between them; refgru follows each).
 ACTIVATIONS = ["tanh", "sigmoid", "hard_sigmoid", "relu", "linear", "softsign", "elu", "selu", "softplus",
                "swish", "gelu", "exponential", "relu6", "mish", "leaky_relu"]
-MODULES = {"LSTM": lstm, "SimpleRNN": simple_rnn}
+MODULES = {"LSTM": lstm_cells, "SimpleRNN": simple_rnn_cells}
 WORST: dict[str, float] = {}
 
 

@@ -86,9 +86,10 @@ def test_unsupported_layer_names_class_and_layer():
     ctx = Context(3, build=lambda spec, arrays: build(spec, arrays, ctx))
     with pytest.raises(RefgruError, match=re.escape("layer 'conv' (Conv3D)") + ".*unsupported class 'Conv3D'"):
         build({"class_name": "Conv3D", "config": {"name": "conv"}}, [], ctx)
-    with pytest.raises(RefgruError, match=re.escape("layer 'b' (Bidirectional) layer: expected a GRU, got 'LSTM'")):
+    refusal = re.escape("layer 'b' (Bidirectional) layer: expected a recurrent layer") + ".*got 'Dense'"
+    with pytest.raises(RefgruError, match=refusal):
         build(
-            {"class_name": "Bidirectional", "config": {"name": "b", "layer": {"class_name": "LSTM", "config": {}}}},
+            {"class_name": "Bidirectional", "config": {"name": "b", "layer": {"class_name": "Dense", "config": {}}}},
             [],
             ctx,
         )

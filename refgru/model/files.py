@@ -158,7 +158,8 @@ def keras_zip_weights(h5: Any) -> Callable[[list[Entry]], Callable[[Entry], list
             what = f"{h5.what} weights of layer {escape(entry.name)}"
             with guard(what):
                 arrays = []
-                for group in KERAS_VAR_GROUPS.get(entry.class_name, ("vars",)):
+                groups = KERAS_VAR_GROUPS.get(entry.class_name, ("vars",))
+                for group in groups(entry.config) if callable(groups) else groups:  # by config: RNN cells
                     node = h5.get(f"{paths.get(entry.name, '?')}/{group}")
                     if node is None:
                         continue

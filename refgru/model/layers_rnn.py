@@ -1,4 +1,8 @@
-"""Builders for ``GRU``, legacy ``CuDNNGRU`` and ``Bidirectional(GRU)``, running :func:`refgru.gru`.
+"""Builders for ``GRU``, legacy ``CuDNNGRU`` and ``Bidirectional``, running :func:`refgru.gru`.
+
+``LSTM``, ``SimpleRNN``, ``CuDNNLSTM`` and ``RNN(cell)`` are in :mod:`refgru.model.layers_cells`; every
+recurrent layer offers ``n_states`` and ``run_states(x, mask, states) -> (output, [states])``, which is
+what ``Bidirectional`` and a stack of cells call.
 
 Keras rules these builders follow (``shared/keras-facts.md``):
 
@@ -8,7 +12,8 @@ Keras rules these builders follow (``shared/keras-facts.md``):
   and the bias becomes ``(2, 3u)``. The gate order stays ``[z, r, h]``;
 - ``Bidirectional`` forces ``zero_output_for_mask = return_sequences`` on both directions, runs a
   ``go_backwards`` copy, and with ``return_sequences`` reverses its output back along time before merging;
-- a GRU passes its input mask on (unreversed, even with ``go_backwards``) when it returns sequences.
+- a GRU passes its input mask on (unreversed, even with ``go_backwards``) when it returns sequences;
+- a stateful layer given an ``initial_state`` follows the saving version (:func:`start_state`).
 """
 
 from __future__ import annotations
@@ -16,10 +21,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.activations import get_activation
-from ..errors import RefgruError, describe
 from ..core.api import gru
 from ..core.weights import GRUWeights
+from ..errors import RefgruError, describe
 from .registry import Layer, activation_name, as_float, check_weights, layer_dtype, layer_policy, register, where
+from .rnn_config import bidirectional_var_groups, weight_count
+
+
+def cudnn_kernels(kernel: np.ndarray, recurrent_kernel: np.ndarray, gates: int) -> list[np.ndarray]:
+    """cuDNN kernels -> Keras kernels, per gate block as tf-keras converts them on load (``gates``: 3 or 4)."""
+    kernel = np.hstack([k.T.reshape(k.shape, order="F") for k in np.hsplit(kernel, gates)])
+    return [kernel, np.hstack([k.T for k in np.hsplit(recurrent_kernel, gates)])]
 
 
 def cudnn_to_keras(kernel: np.ndarray, recurrent_kernel: np.ndarray, bias: np.ndarray) -> list[np.ndarray]:
@@ -28,9 +40,26 @@ def cudnn_to_keras(kernel: np.ndarray, recurrent_kernel: np.ndarray, bias: np.nd
     Arguments: ``kernel (F, 3u)``, ``recurrent_kernel (u, 3u)``, ``bias (6u,)`` (input then recurrent).
     Returns: ``[kernel (F, 3u), recurrent_kernel (u, 3u), bias (2, 3u)]``.
     """
-    kernel = np.hstack([k.T.reshape(k.shape, order="F") for k in np.hsplit(kernel, 3)])
-    recurrent_kernel = np.hstack([k.T for k in np.hsplit(recurrent_kernel, 3)])
-    return [kernel, recurrent_kernel, np.asarray(bias).reshape(2, -1)]
+    return cudnn_kernels(kernel, recurrent_kernel, 3) + [np.asarray(bias).reshape(2, -1)]
+
+
+def start_state(layer: Layer, given, batch: int):
+    """The states a (possibly stateful) layer starts from: ``given`` (``None``: zeros) or its carried ``layer.state``.
+
+    A stateful layer uses its carried state when no ``initial_state`` is given. Given one, Keras 3 always
+    uses it; tf-keras (``base_rnn._process_inputs``) uses the carried state whenever any of it is
+    non-zero, and the given one only while it is all zeros (before the first call, after ``reset_states()``).
+    """
+    carried = layer.state
+    if not layer.stateful or carried is None:
+        return given
+    arrays = [carried] if isinstance(carried, np.ndarray) else list(carried)
+    if arrays[0].shape[0] != batch:
+        raise RefgruError(f"{where(layer.config, layer.class_name)} batch: expected {arrays[0].shape[0]} rows "
+                          f"(a stateful layer keeps its batch size until reset_states()), got {batch}")
+    if given is None or (layer.keras_version == 2 and any(a.any() for a in arrays)):
+        return carried
+    return given
 
 
 def _flag(cfg: dict, key: str, default: bool = False) -> bool:
@@ -69,11 +98,7 @@ class GRULayer(Layer):
         """``(output, state)`` for ``x (B, T, F)``, starting from (and then keeping) the carried state if stateful."""
         x = as_float(x, self.dtype)
         mask = mask if self.uses_mask else None
-        if initial_state is None and self.stateful and self.state is not None:
-            if self.state.shape[0] != x.shape[0]:
-                raise RefgruError(f"{where(self.config, self.class_name)} batch: expected {self.state.shape[0]} rows "
-                                  f"(a stateful layer keeps its batch size until reset_states()), got {x.shape[0]}")
-            initial_state = self.state
+        initial_state = start_state(self, initial_state, x.shape[0])
         if initial_state is not None:
             initial_state = as_float(initial_state, self.dtype)
         output, state = gru(x, self.w, activation=self.activation, recurrent_activation=self.recurrent_activation,
@@ -83,6 +108,13 @@ class GRULayer(Layer):
         if self.stateful:
             self.state = state
         return output, state
+
+    n_states = 1
+
+    def run_states(self, x, mask, states):
+        """:meth:`run` with the states as a list: ``(output, [h])``."""
+        output, state = self.run(x, mask, states[0] if states else None)
+        return output, [state]
 
     def call(self, inputs, mask, kwargs):
         x, states = _split_states(inputs, kwargs)
@@ -105,6 +137,14 @@ class GRULayer(Layer):
 
 def _first(mask):
     return mask[0] if isinstance(mask, list) else mask
+
+
+def flat_states(states) -> list:
+    """Keras 3's nested ``initial_state`` (``[[h1], [h2, c2]]`` for stacked cells) as one flat list."""
+    flat = []
+    for s in states or []:
+        flat.extend(flat_states(s) if isinstance(s, (list, tuple)) else [s])
+    return flat
 
 
 def _split_states(inputs, kwargs) -> tuple[np.ndarray, list]:
@@ -166,9 +206,9 @@ MERGE_MODES = {
 
 
 class Bidirectional(Layer):
-    """``Bidirectional(GRU)``: a forward GRU and a ``go_backwards`` one, merged by ``merge_mode``."""
+    """``Bidirectional``: a forward recurrent layer and a ``go_backwards`` one, merged by ``merge_mode``."""
 
-    def __init__(self, cfg, forward: GRULayer, backward: GRULayer, merge_mode):
+    def __init__(self, cfg, forward: Layer, backward: Layer, merge_mode):
         super().__init__(cfg, forward.weights + backward.weights, "Bidirectional")
         self.forward, self.backward, self.merge_mode = forward, backward, merge_mode
         self.sublayers = [forward, backward]
@@ -177,31 +217,30 @@ class Bidirectional(Layer):
 
     def call(self, inputs, mask, kwargs):
         x, states = _split_states(inputs, kwargs)
-        half = len(states) // 2
-        y, h_fw = self.forward.run(x, _first(mask), states[0] if half else None)
-        y_rev, h_bw = self.backward.run(x, _first(mask), states[half] if half else None)
+        states = flat_states(states)
+        n = self.forward.n_states
+        if states and len(states) != n + self.backward.n_states:
+            raise RefgruError(f"{where(self.config, 'Bidirectional')} initial_state: expected {n} forward and "
+                              f"{self.backward.n_states} backward states, got {len(states)} arrays")
+        y, s_fw = self.forward.run_states(x, _first(mask), states[:n] if states else None)
+        y_rev, s_bw = self.backward.run_states(x, _first(mask), states[n:] if states else None)
         if self.return_sequences:
             y_rev = np.flip(y_rev, axis=1)
         merged = MERGE_MODES[self.merge_mode](y, y_rev)
-        outputs = (merged if isinstance(merged, list) else [merged]) + ([h_fw, h_bw] if self.return_state else [])
+        outputs = (merged if isinstance(merged, list) else [merged]) + (s_fw + s_bw if self.return_state else [])
         return outputs if len(outputs) > 1 else outputs[0]
 
     def compute_mask(self, inputs, mask):
         out = _first(mask) if self.return_sequences else None
-        masks = ([out, out] if self.merge_mode is None else [out]) + ([None, None] if self.return_state else [])
+        n = self.forward.n_states + self.backward.n_states
+        masks = ([out, out] if self.merge_mode is None else [out]) + ([None] * n if self.return_state else [])
         return masks if len(masks) > 1 else masks[0]
 
     def describe(self):
         return f"merge_mode={self.merge_mode}; forward {self.forward.describe()}; backward {self.backward.describe()}"
 
 
-def _inner_count(spec: dict, cfg: dict) -> int:
-    if spec.get("class_name") not in ("GRU", "CuDNNGRU"):
-        raise RefgruError(f"{where(cfg, 'Bidirectional')} layer: expected a GRU, got {spec.get('class_name')!r}")
-    return 3 if spec.get("class_name") == "CuDNNGRU" or spec.get("config", {}).get("use_bias", True) else 2
-
-
-@register("Bidirectional", var_groups=("forward_layer/cell/vars", "backward_layer/cell/vars"))
+@register("Bidirectional", var_groups=bidirectional_var_groups)
 def bidirectional(cfg, weights, ctx):
     merge_mode = cfg.get("merge_mode", "concat")
     if merge_mode not in MERGE_MODES:
@@ -213,13 +252,16 @@ def bidirectional(cfg, weights, ctx):
         inner = layer.get("config", {})
         flipped = {"name": f"backward_{inner.get('name')}", "go_backwards": not inner.get("go_backwards", False)}
         backward = {**layer, "config": {**inner, **flipped}}
-    n = _inner_count(layer, cfg)
-    if len(weights) != n + _inner_count(backward, cfg):
+    n = weight_count(layer, cfg)
+    if len(weights) != n + weight_count(backward, cfg):
         raise RefgruError(f"{where(cfg, 'Bidirectional')} weights: expected {n} forward and "
-                          f"{_inner_count(backward, cfg)} backward arrays, got {len(weights)} arrays")
+                          f"{weight_count(backward, cfg)} backward arrays, got {len(weights)} arrays")
     built = []
     for spec, arrays in ((layer, weights[:n]), (backward, weights[n:])):
         inner = spec.get("config", {})
         forced = {**inner, "zero_output_for_mask": bool(inner.get("return_sequences", False))}
         built.append(ctx.build({**spec, "config": forced}, arrays))
     return Bidirectional(cfg, built[0], built[1], merge_mode)
+
+
+from . import layers_cells  # noqa: E402, F401  (registers LSTM, SimpleRNN, CuDNNLSTM and RNN, which build on GRULayer)

@@ -26,7 +26,8 @@ from .precision import Policy, parse_policy, wrap
 #: ``class_name -> builder``; filled by the ``layers_*`` modules through :func:`register`.
 REGISTRY: dict[str, Callable[..., "Layer"]] = {}
 #: ``class_name -> groups`` under ``layers/<snake_case>/`` that hold a layer's variables in a ``.keras``
-#: weights file, in ``get_weights()`` order. Classes not listed use ``("vars",)``.
+#: weights file, in ``get_weights()`` order (or a function of the layer config returning them). Classes not
+#: listed use ``("vars",)``.
 KERAS_VAR_GROUPS: dict[str, tuple[str, ...]] = {}
 
 

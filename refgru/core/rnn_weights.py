@@ -21,9 +21,9 @@ from typing import ClassVar, Mapping, Sequence
 
 import numpy as np
 
-from .core.checks import as_numeric
-from .convert.torch import param_array, param_suffix
-from .errors import describe, error
+from ..convert.torch import param_array, param_suffix
+from ..errors import describe, error
+from .checks import as_numeric
 
 
 def reorder(array: np.ndarray, source: Sequence[str], target: Sequence[str], axis: int = -1) -> np.ndarray:
