@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from ..errors import RefgruError, describe
+from .options import bool_key
 from .registry import Layer, as_float, check_weights, layer_dtype, register, where
 
 
@@ -46,12 +47,6 @@ def _causal(tq: int, tv: int) -> np.ndarray:
 def _and(a, b):
     return b if a is None else a if b is None else a & b
 
-
-def _flag(cfg, key, default):
-    value = cfg.get(key, default)
-    if not isinstance(value, bool):
-        raise RefgruError(f"{where(cfg)} {key}: expected true or false, got {describe(value)}")
-    return value
 
 
 def _rate(cfg):
@@ -135,13 +130,13 @@ def _causal_option(cfg, ctx, class_name):
     if "causal" in cfg and ctx.keras_version == 3:
         raise RefgruError(f"{where(cfg, class_name)} causal: expected no such key in a Keras 3 config "
                           "(use_causal_mask is a call argument), got one")
-    return _flag(cfg, "causal", False)
+    return bool_key(cfg, "causal", False)
 
 
 @register("Attention")
 def attention(cfg, weights, ctx):
     """``Attention``: dot ``q @ k.T * scale`` or concat ``c * sum(tanh(scale * (q + k)))``."""
-    mode, use_scale = cfg.get("score_mode", "dot"), _flag(cfg, "use_scale", False)
+    mode, use_scale = cfg.get("score_mode", "dot"), bool_key(cfg, "use_scale", False)
     if mode not in ("dot", "concat"):
         raise RefgruError(f"{where(cfg, 'Attention')} score_mode: expected 'dot' or 'concat', got {describe(mode)}")
     _rate(cfg)
@@ -164,7 +159,7 @@ def attention(cfg, weights, ctx):
 @register("AdditiveAttention")
 def additive_attention(cfg, weights, ctx):
     """``AdditiveAttention``: ``sum(scale * tanh(q + k))`` over features (Bahdanau-style)."""
-    use_scale = _flag(cfg, "use_scale", True)
+    use_scale = bool_key(cfg, "use_scale", True)
     _rate(cfg)
     causal = _causal_option(cfg, ctx, "AdditiveAttention")
     arrays = check_weights(cfg, "AdditiveAttention", weights, [("scale", (None,))] * use_scale)
@@ -319,17 +314,17 @@ def multi_head_attention(cfg, weights, ctx):
     ``(H, value_dim, *output_shape)`` (output, ``output_shape`` defaulting to the query's features)."""
     heads, key_dim = _int(cfg, "num_heads"), _int(cfg, "key_dim")
     value_dim = key_dim if cfg.get("value_dim") is None else _int(cfg, "value_dim")
-    use_bias, out_shape, dropout = _flag(cfg, "use_bias", True), _output_shape(cfg), _rate(cfg)
+    use_bias, out_shape, dropout = bool_key(cfg, "use_bias", True), _output_shape(cfg), _rate(cfg)
     axes = cfg.get("attention_axes")
     time_axes = ([1], 1, [-2], -2) if ctx.keras_version == 3 else ([1], 1)
     if axes is not None and axes not in time_axes:
         raise RefgruError(f"{where(cfg, 'MultiHeadAttention')} attention_axes: expected null or [1] (attention "
                           f"over the time axis of (batch, time, features) inputs), got {_shown(axes)}")
-    if _flag(cfg, "use_gate", False):
+    if bool_key(cfg, "use_gate", False):
         raise RefgruError(f"{where(cfg, 'MultiHeadAttention')} use_gate: expected false (gated attention is not "
                           "supported), got true")
     window = None if cfg.get("sliding_window") is None else _int(cfg, "sliding_window")
-    robust = _flag(cfg, "softmax_robust_masking", False)
+    robust = bool_key(cfg, "softmax_robust_masking", False)
 
     def expected(features, out):
         shapes = [(features[0], heads, key_dim), (features[1], heads, key_dim), (features[2], heads, value_dim),

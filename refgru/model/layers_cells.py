@@ -26,10 +26,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.activations import get_activation
+from ..core.precision import REDUCED
 from ..core.rnn_api import KINDS, resolve_cell, run_cells
-from ..errors import RefgruError
-from .layers_rnn import GRULayer, _first, _flag, _split_states, cudnn_kernels, flat_states, gru_layer, start_state
-from .registry import Layer, activation_name, as_float, check_weights, layer_dtype, register, where
+from ..errors import RefgruError, error
+from .layers_rnn import GRULayer, cudnn_kernels, first_mask, flat_states, gru_layer, split_states, start_state
+from .options import bool_key
+from .registry import Layer, activation_name, as_float, check_weights, layer_dtype, layer_policy, register, where
 from .rnn_config import cell_specs, rnn_var_groups, weight_count
 
 #: Keras cell class -> the refgru kind of :data:`refgru.core.rnn_api.KINDS` (``GRUCell`` runs as a GRULayer).
@@ -51,7 +53,7 @@ def block_arrays(cfg: dict, class_name: str, weights: list, layer: str) -> list[
     held = layer == "LSTM" and len(weights) == 3 and np.shape(weights[2]) == (8 * units,)  # an LSTM with cuDNN arrays
     if class_name == "CuDNNLSTM" or held:
         return cudnn_lstm_to_keras(*check_weights(cfg, class_name, weights, kernels + [("bias", (8 * units,))]))
-    bias = [("bias", (g * units,))] if _flag(cfg, "use_bias", True) else []
+    bias = [("bias", (g * units,))] if bool_key(cfg, "use_bias", True) else []
     return check_weights(cfg, class_name, weights, kernels + bias)
 
 
@@ -63,6 +65,9 @@ class CellRun:
     def __init__(self, layer: str, cfg: dict, class_name: str, weights: list, ctx, flags: dict,
                  cudnn: bool = False):
         self.dtype = layer_dtype(cfg)
+        if layer_policy(cfg).compute_dtype in REDUCED:  # only the GRU has the op-by-op rounding kernel
+            raise error(f"{where(cfg, class_name)} dtype", f"float32 or float64 compute for {layer} (float16 and "
+                        "bfloat16 compute is supported for GRU layers only)", layer_policy(cfg).compute_dtype)
         arrays = block_arrays(cfg, "CuDNNLSTM" if cudnn else class_name, weights, layer)
         self.w = KINDS[layer].weights.from_keras([a.astype(self.dtype) for a in arrays])
         activations = {}
@@ -70,7 +75,7 @@ class CellRun:
             spec = default if cudnn else activation_name(cfg, key, default)
             get_activation(spec, ctx.keras_version, f"{where(cfg, class_name)} {key}")  # refuse bad names at load
             activations[key] = spec
-        extra = {"unit_forget_bias": _flag(cfg, "unit_forget_bias", True)} if layer == "LSTM" else {}
+        extra = {"unit_forget_bias": bool_key(cfg, "unit_forget_bias", True)} if layer == "LSTM" else {}
         self.options = resolve_cell(layer, keras_version=ctx.keras_version, **activations, **extra, **flags)
         self.n_states = len(KINDS[layer].states)
         self.text = f"{class_name} units={self.w.units}, " + "/".join(str(a) for a in activations.values())
@@ -93,8 +98,8 @@ class RecurrentLayer(Layer):
         self.sublayers = [cell for cell in cells if isinstance(cell, GRULayer)]
         self.keras_version, self.uses_mask = ctx.keras_version, uses_mask
         for key in (*FLAGS, "stateful"):
-            setattr(self, key, _flag(cfg, key))
-        if _flag(cfg, "time_major"):
+            setattr(self, key, bool_key(cfg, key))
+        if bool_key(cfg, "time_major"):
             raise RefgruError(f"{where(cfg, class_name)} time_major: expected false (batch-major inputs), got true")
         self.n_states = sum(cell.n_states for cell in cells)
         self.state: tuple | None = None
@@ -131,12 +136,12 @@ class RecurrentLayer(Layer):
         return output, finals
 
     def call(self, inputs, mask, kwargs):
-        x, states = _split_states(inputs, kwargs)
-        output, states = self.run_states(x, _first(mask), flat_states(states) or None)
+        x, states = split_states(inputs, kwargs)
+        output, states = self.run_states(x, first_mask(mask), flat_states(states) or None)
         return [output, *states] if self.return_state else output
 
     def compute_mask(self, inputs, mask):
-        out = _first(mask) if self.return_sequences and self.uses_mask else None
+        out = first_mask(mask) if self.return_sequences and self.uses_mask else None
         return [out] + [None] * self.n_states if self.return_state else out
 
     def reset_states(self):
@@ -157,10 +162,10 @@ def _gru_cell_text(cell: GRULayer) -> str:
 def _cell_flags(cfg: dict, k: int, n: int) -> dict:
     """The flags of cell ``k`` of ``n`` in a stack (see the module docstring)."""
     last = k == n - 1
-    return {"return_sequences": _flag(cfg, "return_sequences") or not last,
-            "return_state": _flag(cfg, "return_state"),
-            "go_backwards": _flag(cfg, "go_backwards") and k == 0,
-            "zero_output_for_mask": _flag(cfg, "zero_output_for_mask") and last}
+    return {"return_sequences": bool_key(cfg, "return_sequences") or not last,
+            "return_state": bool_key(cfg, "return_state"),
+            "go_backwards": bool_key(cfg, "go_backwards") and k == 0,
+            "zero_output_for_mask": bool_key(cfg, "zero_output_for_mask") and last}
 
 
 def _layer(kind: str, class_name: str, cudnn: bool = False):

@@ -24,6 +24,7 @@ from ..core.activations import get_activation
 from ..core.api import gru
 from ..core.weights import GRUWeights
 from ..errors import RefgruError, describe
+from .options import bool_key
 from .registry import Layer, activation_name, as_float, check_weights, layer_dtype, layer_policy, register, where
 from .rnn_config import bidirectional_var_groups, weight_count
 
@@ -62,12 +63,6 @@ def start_state(layer: Layer, given, batch: int):
     return given
 
 
-def _flag(cfg: dict, key: str, default: bool = False) -> bool:
-    value = cfg.get(key, default)
-    if not isinstance(value, bool):
-        raise RefgruError(f"{where(cfg)} {key}: expected true or false, got {describe(value)}")
-    return value
-
 
 class GRULayer(Layer):
     """A Keras ``GRU`` (or ``CuDNNGRU``): :func:`refgru.gru` plus ``stateful``."""
@@ -79,8 +74,8 @@ class GRULayer(Layer):
         self.dtype, self.compute_dtype = layer_dtype(cfg), layer_policy(cfg).compute_dtype
         self.activation, self.recurrent_activation = activation_spec, recurrent_spec
         for key in ("return_sequences", "return_state", "go_backwards", "stateful", "zero_output_for_mask"):
-            setattr(self, key, _flag(cfg, key))
-        if _flag(cfg, "time_major"):
+            setattr(self, key, bool_key(cfg, key))
+        if bool_key(cfg, "time_major"):
             raise RefgruError(f"{where(cfg, class_name)} time_major: expected false (batch-major inputs), got true")
         for key, spec in (("activation", activation_spec), ("recurrent_activation", recurrent_spec)):
             get_activation(spec, ctx.keras_version, f"{where(cfg, class_name)} {key}")  # refuse bad names at load
@@ -117,12 +112,12 @@ class GRULayer(Layer):
         return output, [state]
 
     def call(self, inputs, mask, kwargs):
-        x, states = _split_states(inputs, kwargs)
-        output, state = self.run(x, _first(mask), states[0] if states else None)
+        x, states = split_states(inputs, kwargs)
+        output, state = self.run(x, first_mask(mask), states[0] if states else None)
         return [output, state] if self.return_state else output
 
     def compute_mask(self, inputs, mask):
-        out = _first(mask) if self.return_sequences and self.uses_mask else None
+        out = first_mask(mask) if self.return_sequences and self.uses_mask else None
         return [out, None] if self.return_state else out
 
     def reset_states(self):
@@ -135,7 +130,7 @@ class GRULayer(Layer):
                 + "".join(f", {f}" for f in flags))
 
 
-def _first(mask):
+def first_mask(mask):
     return mask[0] if isinstance(mask, list) else mask
 
 
@@ -147,7 +142,7 @@ def flat_states(states) -> list:
     return flat
 
 
-def _split_states(inputs, kwargs) -> tuple[np.ndarray, list]:
+def split_states(inputs, kwargs) -> tuple[np.ndarray, list]:
     """``(x, states)`` from ``[x, *states]`` inputs (tf-keras) or an ``initial_state`` argument (Keras 3)."""
     states = kwargs.get("initial_state")
     if states is None and kwargs.get("args"):
@@ -177,8 +172,8 @@ def _gru_arrays(cfg, class_name, weights, units, reset_after, use_bias):
 @register("GRU", var_groups=("cell/vars",))
 def gru_layer(cfg, weights, ctx):
     """``GRU``: every option of :func:`refgru.gru`, plus ``stateful``; dropout is off at inference."""
-    units, use_bias = int(cfg["units"]), _flag(cfg, "use_bias", True)
-    reset_after = _flag(cfg, "reset_after", False)  # absent only in Keras <= 2.1 files: reset_after=False then
+    units, use_bias = int(cfg["units"]), bool_key(cfg, "use_bias", True)
+    reset_after = bool_key(cfg, "reset_after", False)  # absent only in Keras <= 2.1 files: reset_after=False then
     arrays = _gru_arrays(cfg, "GRU", weights, units, reset_after, use_bias)
     dtype = layer_dtype(cfg)
     w = GRUWeights.from_keras([a.astype(dtype) for a in arrays], reset_after)
@@ -216,14 +211,14 @@ class Bidirectional(Layer):
         self.return_sequences, self.return_state = forward.return_sequences, forward.return_state
 
     def call(self, inputs, mask, kwargs):
-        x, states = _split_states(inputs, kwargs)
+        x, states = split_states(inputs, kwargs)
         states = flat_states(states)
         n = self.forward.n_states
         if states and len(states) != n + self.backward.n_states:
             raise RefgruError(f"{where(self.config, 'Bidirectional')} initial_state: expected {n} forward and "
                               f"{self.backward.n_states} backward states, got {len(states)} arrays")
-        y, s_fw = self.forward.run_states(x, _first(mask), states[:n] if states else None)
-        y_rev, s_bw = self.backward.run_states(x, _first(mask), states[n:] if states else None)
+        y, s_fw = self.forward.run_states(x, first_mask(mask), states[:n] if states else None)
+        y_rev, s_bw = self.backward.run_states(x, first_mask(mask), states[n:] if states else None)
         if self.return_sequences:
             y_rev = np.flip(y_rev, axis=1)
         merged = MERGE_MODES[self.merge_mode](y, y_rev)
@@ -231,7 +226,7 @@ class Bidirectional(Layer):
         return outputs if len(outputs) > 1 else outputs[0]
 
     def compute_mask(self, inputs, mask):
-        out = _first(mask) if self.return_sequences else None
+        out = first_mask(mask) if self.return_sequences else None
         n = self.forward.n_states + self.backward.n_states
         masks = ([out, out] if self.merge_mode is None else [out]) + ([None] * n if self.return_state else [])
         return masks if len(masks) > 1 else masks[0]
@@ -264,4 +259,3 @@ def bidirectional(cfg, weights, ctx):
     return Bidirectional(cfg, built[0], built[1], merge_mode)
 
 
-from . import layers_cells  # noqa: E402, F401  (registers LSTM, SimpleRNN, CuDNNLSTM and RNN, which build on GRULayer)

@@ -18,6 +18,7 @@ from . import (  # noqa: F401  (their @register calls fill the registry)
     layers_act,
     layers_attention,
     layers_basic,
+    layers_cells,
     layers_conv,
     layers_norm,
     layers_pool,

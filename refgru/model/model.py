@@ -13,8 +13,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import RefgruError, describe
 from ..core.checks import as_numeric
+from ..errors import RefgruError, describe
 from .config import Graph, Ref, map_tree
 from .layers_rnn import GRULayer
 from .registry import Layer, escape, unexpected, where

@@ -84,6 +84,14 @@ def flag(cfg: dict, cls: str, key: str, default: Any = MISSING) -> bool:
     return bool(value)
 
 
+def bool_key(cfg: dict, key: str, default: bool = False) -> bool:
+    """``cfg[key]`` as a bool (``default`` when absent): the flags of recurrent and attention layers."""
+    value = cfg.get(key, default)
+    if not isinstance(value, (bool, np.bool_)):
+        raise bad(f"{where(cfg)} {key}", "true or false", value)
+    return bool(value)
+
+
 def number(cfg: dict, cls: str, key: str, default: Any = MISSING, *, minimum: float | None = None,
            allow_none: bool = False) -> float | None:
     """A finite float (``>= minimum`` if given), or None where Keras allows it (``max_value``)."""
