@@ -84,8 +84,8 @@ def test_subclassed_model_is_refused():
 
 def test_unsupported_layer_names_class_and_layer():
     ctx = Context(3, build=lambda spec, arrays: build(spec, arrays, ctx))
-    with pytest.raises(RefgruError, match=re.escape("layer 'conv' (Conv1D)") + ".*unsupported class 'Conv1D'"):
-        build({"class_name": "Conv1D", "config": {"name": "conv"}}, [], ctx)
+    with pytest.raises(RefgruError, match=re.escape("layer 'conv' (Conv3D)") + ".*unsupported class 'Conv3D'"):
+        build({"class_name": "Conv3D", "config": {"name": "conv"}}, [], ctx)
     with pytest.raises(RefgruError, match=re.escape("layer 'b' (Bidirectional) layer: expected a GRU, got 'LSTM'")):
         build(
             {"class_name": "Bidirectional", "config": {"name": "b", "layer": {"class_name": "LSTM", "config": {}}}},
