@@ -61,10 +61,12 @@ class Model:
         # tf-keras numbers the calls of a nested model that starts with an InputLayer from 1 in a config
         # (its node 0 links its own inputs to its outputs; tf_keras functional._should_skip_first_node)
         self._first_node = {e.name: 1 for e in graph.entries
-                            if e.graph is not None and e.graph.explicit_input and keras_version == 2}
+                            if e.graph is not None and e.graph.explicit_input and keras_version == 2
+                            and graph.kind == "Functional"}  # a Sequential's own references are refgru's
         # Keras 3 numbers a nested Functional's calls from 1 in output_layers only (functional.get_tensor)
         self._outputs = map_refs(graph.outputs, lambda r: Ref(r.layer, r.node - 1, r.tensor) if keras_version == 3
-                                 and r.node > 0 and self._entries[r.layer].class_name == "Functional" else r)
+                                 and r.node > 0 and self._entries[r.layer].class_name == "Functional"
+                                 and graph.kind == "Functional" else r)
         self._order = self._schedule()
         #: Return several outputs as a tuple (set by ``from_keras`` for a Keras 3 model built with a tuple).
         self.tuple_outputs = False
@@ -121,15 +123,23 @@ class Model:
                 values[key] = self._run_node(key, values)
         return values
 
+    def _output_refs(self, values: dict) -> Any:
+        """The output refs; a Sequential outputs every tensor of its last layer (a nested model may have several)."""
+        if self.kind != "Sequential":
+            return self._outputs
+        last = self._outputs
+        count = len(values[(last.layer, last.node)][0])
+        return last if count == 1 else [Ref(last.layer, last.node, i) for i in range(count)]
+
     def run_masked(self, feeds: list, masks: list) -> tuple[list, list]:
         """As a layer of another model: the flat outputs and their masks, given input arrays and masks."""
         values = self._values(feeds, masks)
-        outputs = list(_flatten(self._outputs))
+        outputs = list(_flatten(self._output_refs(values)))
         return [_tensor(values, r, 0) for r in outputs], [_tensor(values, r, 1) for r in outputs]
 
     def _run(self, feeds: list[np.ndarray]) -> Any:
         values = self._values(feeds)
-        outputs = map_refs(self._outputs, lambda r: _tensor(values, r, 0))
+        outputs = map_refs(self._output_refs(values), lambda r: _tensor(values, r, 0))
         if isinstance(outputs, list) and len(outputs) == 1:
             return outputs[0]  # both Keras versions return a lone output as an array, even from [output]
         return tuple(outputs) if self.tuple_outputs and isinstance(outputs, list) else outputs
