@@ -71,15 +71,14 @@ class Placeholder(Layer):
 
 
 def unsupported(graph: Graph, prefix: str = "") -> list[tuple[str, str]]:
-    """``[(path, class)]`` of every layer whose class refgru has no builder for, nested models included."""
-    found, stack = [], [(graph, prefix)]
-    while stack:
-        g, at = stack.pop()
-        for entry in g.entries:
-            if entry.graph is not None:
-                stack.append((entry.graph, f"{at}{entry.name}/"))
-            elif not entry.op and entry.class_name not in REGISTRY:
-                found.append((at + entry.name, entry.class_name))
+    """``[(path, class)]`` of every layer whose class refgru has no builder for, nested models included, in
+    config order (recursion as deep as the nesting, which the parser bounds by ``MAX_MODEL_DEPTH``)."""
+    found = []
+    for entry in graph.entries:
+        if entry.graph is not None:
+            found += unsupported(entry.graph, f"{prefix}{entry.name}/")
+        elif not entry.op and entry.class_name not in REGISTRY:
+            found.append((prefix + entry.name, entry.class_name))
     return found
 
 
