@@ -13,7 +13,8 @@ Weights of nested models are stored in nested groups:
   (to any depth), in the order of ``layer.trainable_weights + layer.non_trainable_weights``: first every
   trainable array, layer after layer, then every non-trainable one (``moving_mean``/``moving_variance``,
   and all arrays of a layer saved with ``trainable: false``). :class:`FlatWeights` splits that list
-  back, asking each layer's builder which arrays its config needs (:class:`~refgru.model.registry.WeightsMismatch`).
+  back, asking each layer's builder which arrays its config needs (``expected`` of
+  :func:`~refgru.model.registry.check_weights`'s error).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 from ..errors import RefgruError, describe
 from .config import Entry, Graph
-from .registry import REGISTRY, Context, Layer, WeightsMismatch, build, escape, where
+from .registry import REGISTRY, Context, Layer, build, escape, where
 
 #: Arrays that Keras creates with ``trainable=False`` (stored after all trainable ones in a nested ``.h5``).
 NON_TRAINABLE = frozenset({"moving_mean", "moving_variance"})
@@ -109,7 +110,9 @@ def arrays_needed(spec: dict, ctx: Context) -> list[str] | None:
         return None if None in needed else [n for names in needed for n in names]
     try:
         build(spec, [], ctx)
-    except WeightsMismatch as exc:
+    except RefgruError as exc:
+        if not hasattr(exc, "expected"):
+            raise
         return [name for name, _ in exc.expected]
     return []
 
