@@ -170,6 +170,8 @@ def test_nested_h5_array_count_must_match(tmp_path):
         group = f["model_weights/block"]
         group["extra:0"] = np.zeros(3, "float32")
         group.attrs["weight_names"] = np.array(list(group.attrs["weight_names"]) + [b"extra:0"])
-    problems = refgru.load_model(path, strict=False).problems  # the nested model becomes a placeholder
-    assert [p[:2] for p in problems] == [("block", "Sequential"), ("cube", "Conv3D")]
-    assert "layer 'block' (Sequential) weights: expected 3 arrays for its layers' configs, got 4" in problems[0][2]
+    with pytest.raises(refgru.RefgruError, match="layer 'cube' \\(Conv3D\\)"):
+        refgru.load_model(path)  # strict: the listing of unsupported layers comes first
+    with pytest.raises(refgru.RefgruError, match=r"layer 'block' \(Sequential\) weights: expected 3 arrays "
+                                                 "for its layers' configs, got 4"):
+        refgru.load_model(path, strict=False)  # tolerates unsupported classes only, not contradicting arrays

@@ -3,10 +3,12 @@
 ``.keras``: a zip with ``config.json`` (the model config), ``metadata.json`` (``keras_version``, the
 only reliable Keras 2 vs 3 signal) and ``model.weights.h5``, whose groups are
 ``layers/<snake_case(class)>[_<n>]/<var group>/vars/<i>``: named by class plus a per-class counter in
-layer order, not by layer name.
+layer order, not by layer name; a nested model's layers are below ``<its group>/layers/`` with their own
+counters (see :mod:`refgru.model.nested`).
 
 ``.h5``: root attributes ``model_config`` (JSON) and ``keras_version``; group ``model_weights`` with a
-group per layer name whose ``weight_names`` attribute lists its datasets in ``get_weights()`` order.
+group per layer name whose ``weight_names`` attribute lists its datasets in ``get_weights()`` order; a
+nested model's group holds one flat list for all its layers.
 
 The source (a path, ``bytes`` or a binary file object) is read once into memory; everything after that
 parses those bytes. HDF5 is read with :mod:`refgru.model.hdf5` (pyfive, bounded and checked), whose

@@ -29,8 +29,8 @@ def build_model(graph: Graph, weights: Callable[[Entry], list[np.ndarray]], kera
 
     ``weights.child(entry, ctx, strict)`` gives the weights of a nested model's layers. With ``strict``, a
     model with unsupported layers is refused in one :class:`RefgruError` naming every one of them; without,
-    they (and layers whose config refgru cannot build) become placeholders: ``model.problems`` lists them
-    and running the model raises ``model.unusable``, that same one-line error."""
+    they become placeholders (every other error is raised as with ``strict``): ``model.problems`` lists
+    them and running the model raises ``model.unusable``, that same one-line error."""
     found = unsupported(graph)
     if strict and found:
         raise listing_error(graph.name, found)
@@ -63,10 +63,12 @@ def _build(graph: Graph, weights: Any, keras_version: int, version_string: str, 
             else:
                 built[entry.name] = build({"class_name": entry.class_name, "config": entry.config}, weights(entry), ctx)
         except RefgruError as exc:
-            if strict:
+            # strict=False tolerates unsupported classes (and the arrays a nested .h5 list holds after one)
+            # only: a damaged or hostile file, or a config that contradicts its arrays, is refused as always
+            unknown = not entry.op and entry.graph is None and entry.class_name not in REGISTRY
+            if strict or not (unknown or getattr(exc, "after_unsupported", False)):
                 raise
-            supported = entry.class_name in REGISTRY or entry.op or entry.graph is not None
-            reason = str(exc) if supported else f"unsupported class {escape(entry.class_name)}"
+            reason = f"unsupported class {escape(entry.class_name)}" if unknown else str(exc)
             built[entry.name] = Placeholder(entry.config, entry.class_name, reason, exc)
             problems.append((prefix + entry.name, entry.class_name, reason))
     model = Model(graph, built, keras_version, version_string, source)

@@ -136,33 +136,28 @@ class FlatWeights:
                  path: tuple = ()):
         self.path = path
         if split is None:
-            split = _split(arrays, entry, ctx, strict)
+            split = _split(arrays, entry, ctx)
         self.split = split
 
     def __call__(self, entry: Entry) -> list:
         arrays = self.split.get((*self.path, entry.name), [])
         if arrays is None:
-            raise RefgruError(f"{where(entry.config, entry.class_name)} weights: expected arrays that can be told "
-                              "apart in the .h5 group of its nested model, got arrays that follow a layer refgru "
-                              "cannot read")
+            exc = RefgruError(f"{where(entry.config, entry.class_name)} weights: expected arrays that can be told "
+                              "apart in the .h5 group of its nested model, got arrays that follow an unsupported "
+                              "layer")
+            exc.after_unsupported = True
+            raise exc
         return arrays
 
     def child(self, entry: Entry, ctx: Context, strict: bool = True) -> "FlatWeights":
         return FlatWeights([], entry, ctx, strict, self.split, (*self.path, entry.name))
 
 
-def _split(arrays: list, entry: Entry, ctx: Context, strict: bool) -> dict:
+def _split(arrays: list, entry: Entry, ctx: Context) -> dict:
     """``{(layer, ...): arrays}`` for the leaves of nested model ``entry``; None where arrays are unknown."""
     leaves = []
     for path, leaf, frozen in _leaves(entry.graph, entry.config.get("trainable") is False):
-        spec = {"class_name": leaf.class_name, "config": leaf.config}
-        try:
-            names = arrays_needed(spec, ctx)
-        except RefgruError:
-            if strict:
-                raise
-            names = None
-        leaves.append((path, names, frozen))
+        leaves.append((path, arrays_needed({"class_name": leaf.class_name, "config": leaf.config}, ctx), frozen))
     sections: list[list] = [[], []]  # (path, index in the layer's names): trainable, then non-trainable
     for path, names, frozen in leaves:
         if names is None:  # unknown arrays, maybe in both sections
