@@ -210,7 +210,37 @@ def gru_cudnn_bias_file(directory, rng):
     return path, [("predict", x)], [np.asarray(tf_keras.models.load_model(path, compile=False)(x))]
 
 
-LEGACY = {"old_keras_2.1.4": old_keras_file, "cudnn_gru": cudnn_file, "gru_cudnn_bias": gru_cudnn_bias_file}
+def keras20_embedding_file(directory, rng):
+    """Keras 2.0.4: a bare-list Sequential whose Embedding says ``dtype: "int32"`` (its input's dtype; its
+    embeddings are float32), then an old GRU. Reference: tf-keras with the same arrays."""
+    import tf_keras
+
+    embedding = {"class_name": "Embedding", "config": {
+        "name": "embedding_1", "trainable": True, "batch_input_shape": [None, 6], "dtype": "int32",
+        "input_dim": 10, "output_dim": 4, "embeddings_initializer": _init("RandomUniform"),
+        "embeddings_regularizer": None, "activity_regularizer": None, "embeddings_constraint": None,
+        "mask_zero": True, "input_length": 6}}
+    dense = {"class_name": "Dense", "config": {"name": "dense_1", "trainable": True, "units": 2,
+                                               "activation": "linear", "use_bias": True}}
+    table, gru = random(rng, 10, 4), [random(rng, 4, 9), random(rng, 3, 9), random(rng, 9)]
+    head = [random(rng, 3, 2), random(rng, 2)]
+    weights = [("embedding_1", [("embedding_1/embeddings:0", table)]),
+               ("gru_1", [(f"gru_1/{n}:0", a) for n, a in zip(["kernel", "recurrent_kernel", "bias"], gru,
+                                                               strict=True)]),
+               ("dense_1", [("dense_1/kernel:0", head[0]), ("dense_1/bias:0", head[1])])]
+    path = os.path.join(directory, "keras_2.0.4_embedding.h5")
+    write_h5(path, {"class_name": "Sequential", "config": [embedding, _old_gru("gru_1", 3), dense]}, weights, "2.0.4")
+    L = tf_keras.layers
+    reference = tf_keras.Sequential([tf_keras.Input((6,), dtype="int32"), L.Embedding(10, 4, mask_zero=True),
+                                     L.GRU(3, reset_after=False, recurrent_activation="hard_sigmoid"), L.Dense(2)])
+    reference.set_weights([table, *gru, *head])
+    x = rng.integers(1, 10, size=(3, 6)).astype("int32")
+    x[0, :2], x[1, 4:] = 0, 0
+    return path, [("predict", x)], [np.asarray(reference(x))]
+
+
+LEGACY = {"old_keras_2.1.4": old_keras_file, "cudnn_gru": cudnn_file, "gru_cudnn_bias": gru_cudnn_bias_file,
+          "keras_2.0.4_embedding": keras20_embedding_file}
 
 
 # --- files refgru must refuse: (maker(directory, base) -> path, words the RefgruError must contain) -------

@@ -468,6 +468,54 @@ def float64_layers(lib, rng):
     return model, [("predict", x)]
 
 
+# --- issue 14: models used as layers ---
+
+
+def nested_gru(lib, rng):
+    """A GRU wrapped in a nested Sequential (and a Sequential in that one)."""
+    L = lib.layers
+    inner = lib.Sequential([lib.Input((T, F)), L.GRU(4, return_sequences=True), L.GRU(3)], name="inner")
+    wrapper = lib.Sequential([lib.Input((T, F)), L.Masking(), inner], name="wrapper")
+    model = seq(lib, wrapper, L.Dense(2))
+    return randomize(model, rng), [("predict", masked_input(rng))]
+
+
+def nested_masked(lib, rng):
+    """Embedding(mask_zero) outside; inside, a Functional (BatchNormalization, a frozen nested Sequential, a
+    GRU) inside a Sequential inside the Functional model, then a nested two-output Functional: the mask
+    reaches every inner GRU and comes back out."""
+    L = lib.layers
+    frozen = lib.Sequential([lib.Input((6, 4)), L.Dense(4, activation="tanh"), L.BatchNormalization()], name="frozen")
+    frozen.trainable = False
+    x = lib.Input((6, 4))
+    deepest = lib.Model(x, L.GRU(4, return_sequences=True)(L.BatchNormalization()(frozen(x))), name="deepest")
+    middle = lib.Sequential([lib.Input((6, 4)), L.Dense(4), deepest], name="middle")
+    y = lib.Input((6, 4))
+    two = lib.Model(y, [L.GRU(3)(y), L.Dense(2)(y)], name="two")
+    ids_in = lib.Input((6,), dtype="int32")
+    steps = middle(L.Embedding(10, 4, mask_zero=True)(ids_in))
+    last, per_step = two(steps)
+    outputs = [L.Dense(2)(last), L.GRU(2)(per_step), L.GlobalAveragePooling1D()(steps)]
+    model = randomize(lib.Model(ids_in, outputs), rng)
+    for sub in (frozen, deepest):
+        stats_positive(sub)
+    return model, [("predict", ids(rng))]
+
+
+def nested_float64(lib, rng):
+    """A nested Functional of float64 layers (tolerance 1e-10), masked."""
+    L = lib.layers
+    kw = {"dtype": "float64"}
+    x = lib.Input((T, F), dtype="float64")
+    inner = lib.Model(x, L.Dense(2, **kw)(L.GRU(3, return_sequences=True, **kw)(x)), name="inner64")
+    outer_in = lib.Input((T, F), dtype="float64")
+    model = lib.Model(outer_in, L.GRU(2, **kw)(inner(L.Masking(**kw)(outer_in))))
+    data = rng.normal(size=(B, T, F))
+    data[0, :2] = 0.0
+    data[1, -1] = 0.0
+    return randomize(model, rng), [("predict", data)]
+
+
 ZOO = {
     "gru_dense": gru_dense,
     "no_input_layer": no_input_layer,
@@ -498,6 +546,9 @@ ZOO = {
     "cnn_gru_1d": cnn_gru_1d,
     "text_masked_mean": text_masked_mean,
     "float64_layers": float64_layers,
+    "nested_gru": nested_gru,
+    "nested_masked": nested_masked,
+    "nested_float64": nested_float64,
 }
 
 

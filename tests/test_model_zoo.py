@@ -44,6 +44,8 @@ COST = {
     "keras:norm_and_activations": 2,
     "keras:conv1d_options": 2,
     "keras:conv2d_options": 2,
+    "tf_keras:nested_masked": 4,
+    "tf_keras:nested_gru": 3,
 }
 
 

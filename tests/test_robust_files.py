@@ -174,7 +174,7 @@ def _with_layer(**changes) -> dict:
 
 
 @pytest.mark.parametrize("layer, fragment", [
-    ({"class_name": "LSTM"}, "expected a supported layer class"),
+    ({"class_name": "ConvLSTM1D"}, "expected a supported layer class"),
     ({"class_name": "Lambda", "config": {"name": "l", "function": ["4wEAAAAAAAAA", None, None]}},
      "a Lambda, which holds Python code"),
     ({"class_name": "TFOpLambda", "config": {"name": "t", "function": "math.add"}},

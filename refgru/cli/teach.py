@@ -39,7 +39,7 @@ def _explain_model(path: str, args) -> list:
         flag = "--" + next(iter(given)).replace("_", "-")
         raise error(flag, "no layer option with a model file (the file's own config is used)", given[next(iter(given))])
     try:
-        model = refgru.load_model(path)
+        model = refgru.load_model(path, strict=False)  # explain every GRU, even beside unsupported layers
     except ModuleNotFoundError as exc:
         if exc.name != "refgru.model":
             raise
@@ -48,6 +48,10 @@ def _explain_model(path: str, args) -> list:
     layers = model.gru_layers()
     if not layers:
         raise error("FILE", "a model with at least one GRU layer", got=f"{quote(path)}, which has none")
+    if model.problems:
+        print(f"Not explained: {len(model.problems)} layers refgru does not support "
+              f"({', '.join(f'{quote(p)} ({quote(c)})' for p, c, _ in model.problems[:20])}"
+              f"{' and more' if len(model.problems) > 20 else ''}); every GRU is explained below.\n")
     return [refgru.explain(w, label=label, **_model_config(cfg)) for label, w, cfg in layers]
 
 

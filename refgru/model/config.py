@@ -33,8 +33,10 @@ WIDE_INT_KEYS = {"seed", "shared_object_id"}
 #: The dtype names a config may hold (``dtype`` keys, DTypePolicy names); anything else is refused.
 DTYPES = {"float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16",
           "uint32", "uint64", "bool", "string", "mixed_float16", "mixed_bfloat16"}
-#: Keras 3 op nodes: how many positional arguments a call may pass; no call may pass keyword arguments,
-#: so a file can never hand NumPy an ``out=`` (or a third positional ``out``) array.
+#: Model classes that may appear as a layer of another model; each is parsed into its own :class:`Graph`.
+MODEL_CLASSES = ("Sequential", "Functional", "Model")
+#: How deep models may nest inside models (a model in a model is depth 2): a hostile file cannot recurse.
+MAX_MODEL_DEPTH = 16
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class Entry:
     module: str | None = None
     calls: list[Call] = field(default_factory=list)
     op: bool = False
+    #: A nested model (a ``Sequential`` or ``Functional`` used as a layer): its own parsed graph.
+    graph: "Graph | None" = None
 
 
 @dataclass
@@ -76,6 +80,8 @@ class Graph:
     entries: list[Entry]
     inputs: Any
     outputs: Any
+    #: Whether the config's first layer is an ``InputLayer`` (for a Sequential, refgru adds one otherwise).
+    explicit_input: bool = True
 
 
 def _refuse(where: str, what: str) -> RefgruError:
@@ -182,7 +188,7 @@ def _parse_call(node: Any, names: set[str], where: str) -> Call:
     return Call([refs[0] if len(refs) == 1 else refs], kwargs)
 
 
-def _entry(spec: Any, index: int) -> Entry:
+def _entry(spec: Any, index: int, depth: int) -> Entry:
     if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str) \
             or not isinstance(spec.get("config"), dict):
         raise RefgruError(f"layers[{index}]: expected a {{'class_name', 'config'}} dict, got {describe(spec)}")
@@ -192,15 +198,19 @@ def _entry(spec: Any, index: int) -> Entry:
     if any(not ch.isprintable() for ch in name) or len(name) > 1000:
         raise RefgruError(f"layers[{index}] name: expected a printable name of at most 1000 characters, "
                           f"got {escape(name)}")
-    return Entry(name, spec["class_name"], {**spec["config"], "name": name}, spec.get("module"), op=is_op(spec))
+    entry = Entry(name, spec["class_name"], {**spec["config"], "name": name}, spec.get("module"), op=is_op(spec))
+    if entry.class_name in MODEL_CLASSES and not entry.op:
+        entry.graph = _model(spec, depth + 1, f"layer {escape(name)} ({escape(entry.class_name)[1:-1]})")
+    return entry
 
 
-def _sequential(config: Any) -> Graph:
+def _sequential(config: Any, depth: int = 1) -> Graph:
     layers = config if isinstance(config, list) else config.get("layers") if isinstance(config, dict) else None
     if not isinstance(layers, list) or not layers:
         raise RefgruError(f"Sequential config: expected a non-empty list of layers, got {describe(layers)}")
-    entries = [_entry(spec, i) for i, spec in enumerate(layers)]
-    if entries[0].class_name != "InputLayer":
+    entries = [_entry(spec, i, depth) for i, spec in enumerate(layers)]
+    explicit = entries[0].class_name == "InputLayer"
+    if not explicit:
         first = entries[0].config
         shape = first.get("batch_input_shape") or first.get("batch_shape")
         if shape is None and isinstance(config, dict) and config.get("build_input_shape"):
@@ -213,13 +223,13 @@ def _sequential(config: Any) -> Graph:
     for previous, entry in zip(entries, entries[1:], strict=False):
         entry.calls = [Call([Ref(previous.name, 0, 0)], {})]
     name = config.get("name", "sequential") if isinstance(config, dict) else "sequential"
-    return Graph("Sequential", name, entries, Ref(entries[0].name, 0, 0), Ref(entries[-1].name, 0, 0))
+    return Graph("Sequential", name, entries, Ref(entries[0].name, 0, 0), Ref(entries[-1].name, 0, 0), explicit)
 
 
-def _functional(config: Any) -> Graph:
+def _functional(config: Any, depth: int = 1) -> Graph:
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
         raise RefgruError(f"Functional config: expected a dict with 'layers', got {describe(config)}")
-    entries = [_entry(spec, i) for i, spec in enumerate(config["layers"])]
+    entries = [_entry(spec, i, depth) for i, spec in enumerate(config["layers"])]
     names = {e.name for e in entries}
     if len(names) != len(entries):
         raise RefgruError("Functional config layers: expected unique layer names, got duplicates")
@@ -230,7 +240,7 @@ def _functional(config: Any) -> Graph:
             _check_op(entry)
     inputs = io_structure(config.get("input_layers"), "input_layers")
     graph = Graph("Functional", config.get("name", "model"), entries, inputs,
-                  io_structure(config.get("output_layers"), "output_layers"))
+                  io_structure(config.get("output_layers"), "output_layers"), entries[0].class_name == "InputLayer")
     _check_refs(graph, names)
     return graph
 
@@ -269,10 +279,18 @@ def parse_model_config(model_config: Any) -> Graph:
     if not isinstance(model_config, dict) or "class_name" not in model_config:
         raise RefgruError(f"model config: expected a dict with 'class_name' and 'config', got {describe(model_config)}")
     check_safe(model_config)
-    kind = model_config["class_name"]
+    return _model(model_config, 1, "model class")
+
+
+def _model(spec: dict, depth: int, where: str) -> Graph:
+    """The graph of a model config at nesting ``depth`` (1: the saved model; 2: a model used as its layer...)."""
+    if depth > MAX_MODEL_DEPTH:
+        raise RefgruError(f"{where}: expected models nested at most {MAX_MODEL_DEPTH} deep (MAX_MODEL_DEPTH), "
+                          "got deeper nesting")
+    kind = spec["class_name"]
     if kind == "Sequential":
-        return _sequential(model_config.get("config"))
+        return _sequential(spec.get("config"), depth)
     if kind in ("Functional", "Model"):
-        return _functional(model_config.get("config"))
-    raise RefgruError(f"model class: expected Sequential or Functional, got {kind!r} "
+        return _functional(spec.get("config"), depth)
+    raise RefgruError(f"{where}: expected Sequential or Functional, got {escape(kind)} "
                       "(a subclassed model's call() is Python code, which a file cannot carry)")

@@ -3,10 +3,12 @@
 ``.keras``: a zip with ``config.json`` (the model config), ``metadata.json`` (``keras_version``, the
 only reliable Keras 2 vs 3 signal) and ``model.weights.h5``, whose groups are
 ``layers/<snake_case(class)>[_<n>]/<var group>/vars/<i>``: named by class plus a per-class counter in
-layer order, not by layer name.
+layer order, not by layer name; a nested model's layers are below ``<its group>/layers/`` with their own
+counters (see :mod:`refgru.model.nested`).
 
 ``.h5``: root attributes ``model_config`` (JSON) and ``keras_version``; group ``model_weights`` with a
-group per layer name whose ``weight_names`` attribute lists its datasets in ``get_weights()`` order.
+group per layer name whose ``weight_names`` attribute lists its datasets in ``get_weights()`` order; a
+nested model's group holds one flat list for all its layers.
 
 The source (a path, ``bytes`` or a binary file object) is read once into memory; everything after that
 parses those bytes. HDF5 is read with :mod:`refgru.model.hdf5` (pyfive, bounded and checked), whose
@@ -142,45 +144,58 @@ def _lazy_dataset(h5: Any, node: Any, what: str) -> Any:
     return h5.dataset(node, f"{what} dataset {escape(node.path)}")
 
 
-def keras_zip_weights(h5: Any) -> Callable[[list[Entry]], Callable[[Entry], list[Any]]]:
-    """Weights of a ``.keras`` file: ``layers/<snake_case(class)>[_n]/<group>/<i>`` per layer."""
-    def for_entries(entries: list[Entry]):
-        paths, counts = {}, {}
+class ZipWeights:
+    """Weights of a ``.keras`` file: ``<prefix>/<snake_case(class)>[_n]/<group>/<i>`` per layer, counted per
+    class in layer order; a nested model's layers below ``<its path>/layers``, with counters of their own."""
+
+    def __init__(self, h5: Any, entries: list[Entry], prefix: str = "layers"):
+        self.h5, self.paths, counts = h5, {}, {}
         for entry in entries:
             if entry.op:
                 continue
             base = snake_case(entry.class_name)
             n = counts.get(base, -1) + 1
             counts[base] = n
-            paths[entry.name] = f"layers/{base}" + (f"_{n}" if n else "")
+            self.paths[entry.name] = f"{prefix}/{base}" + (f"_{n}" if n else "")
 
-        def get(entry: Entry) -> list[Any]:
-            what = f"{h5.what} weights of layer {escape(entry.name)}"
-            with guard(what):
-                arrays = []
-                groups = KERAS_VAR_GROUPS.get(entry.class_name, ("vars",))
-                for group in groups(entry.config) if callable(groups) else groups:  # by config: RNN cells
-                    node = h5.get(f"{paths.get(entry.name, '?')}/{group}")
-                    if node is None:
-                        continue
-                    keys = sorted(h5.links(node), key=lambda k: int(k) if k.isdigit() else -1)
-                    arrays += [_lazy_dataset(h5, h5.get(k, node), what) for k in keys]
-                return arrays
-        return get
-    return for_entries
-
-
-def legacy_h5_weights(h5: Any) -> Callable[[list[Entry]], Callable[[Entry], list[Any]]]:
-    """Weights of a legacy ``.h5`` file: ``model_weights/<layer name>/<weight_names[i]>``."""
-    with guard("model_weights"):
-        root = h5.get("model_weights")
-    if root is None:
-        raise RefgruError("model_weights: expected the group of a model saved with model.save(), got a file without it")
-
-    def get(entry: Entry) -> list[Any]:
-        what = f"{h5.what} weights of layer {escape(entry.name)}"
+    def __call__(self, entry: Entry) -> list[Any]:
+        h5, what = self.h5, f"{self.h5.what} weights of layer {escape(entry.name)}"
         with guard(what):
-            group = h5.get(entry.name, root)
+            arrays = []
+            groups = KERAS_VAR_GROUPS.get(entry.class_name, ("vars",))
+            for group in groups(entry.config) if callable(groups) else groups:  # by config: RNN cells
+                node = h5.get(f"{self.paths.get(entry.name, '?')}/{group}")
+                if node is None:
+                    continue
+                keys = sorted(h5.links(node), key=lambda k: int(k) if k.isdigit() else -1)
+                arrays += [_lazy_dataset(h5, h5.get(k, node), what) for k in keys]
+            return arrays
+
+    def child(self, entry: Entry, ctx: Any, strict: bool = True) -> "ZipWeights":
+        return ZipWeights(self.h5, entry.graph.entries, f"{self.paths[entry.name]}/layers")
+
+
+def keras_zip_weights(h5: Any) -> Callable[[list[Entry]], ZipWeights]:
+    """``entries -> ZipWeights``: the weights of a ``.keras`` file's layers."""
+    return lambda entries: ZipWeights(h5, entries)
+
+
+class H5Weights:
+    """Weights of a legacy ``.h5`` file: ``model_weights/<layer name>/<weight_names[i]>``; a nested model's
+    group holds one flat list for all its layers (split by :class:`refgru.model.nested.FlatWeights`)."""
+
+    def __init__(self, h5: Any):
+        with guard("model_weights"):
+            self.root = h5.get("model_weights")
+        if self.root is None:
+            raise RefgruError("model_weights: expected the group of a model saved with model.save(), "
+                              "got a file without it")
+        self.h5 = h5
+
+    def __call__(self, entry: Entry) -> list[Any]:
+        h5, what = self.h5, f"{self.h5.what} weights of layer {escape(entry.name)}"
+        with guard(what):
+            group = h5.get(entry.name, self.root)
             if group is None:
                 return []
             arrays = []
@@ -190,7 +205,17 @@ def legacy_h5_weights(h5: Any) -> Callable[[list[Entry]], Callable[[Entry], list
                     raise RefgruError(f"{what}: expected the dataset {escape(name)} that weight_names lists, got none")
                 arrays.append(_lazy_dataset(h5, node, what))
             return arrays
-    return lambda entries: get
+
+    def child(self, entry: Entry, ctx: Any, strict: bool = True) -> Any:
+        from .nested import FlatWeights
+
+        return FlatWeights(self(entry), entry, ctx, strict)
+
+
+def legacy_h5_weights(h5: Any) -> Callable[[list[Entry]], H5Weights]:
+    """``entries -> H5Weights``: the weights of a legacy ``.h5`` file's layers."""
+    weights = H5Weights(h5)
+    return lambda entries: weights
 
 
 def _open_h5(data: bytes, what: str):

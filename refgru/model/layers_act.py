@@ -101,6 +101,9 @@ def prelu(cfg, weights, ctx):
 
     def fn(x):
         x = as_float(x, dtype)
+        if a.ndim != x.ndim - 1:
+            raise bad(f"{where(cfg, cls)} weights", f"alpha of rank {x.ndim - 1} (the input's without the batch axis)",
+                      tuple(a.shape))
         return np.maximum(x, _c(x, 0)) - a * np.maximum(-x, _c(x, 0))
     return Simple(cfg, fn, cls, [alpha], text=f"shared_axes={list(shared) or None}")
 

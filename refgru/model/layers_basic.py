@@ -165,9 +165,12 @@ class Embedding(Layer):
 
 @register("Embedding")
 def embedding(cfg, weights, ctx):
+    """``Embedding``; Keras 2.0 saved ``dtype: "int32"``, its input's dtype: its embeddings are float32."""
     shape = (int(cfg["input_dim"]), int(cfg["output_dim"]))
     (table,) = check_weights(cfg, "Embedding", weights, [("embeddings", shape)])
-    return Embedding(cfg, variable(cfg, table))  # Keras casts the lookup to the compute dtype
+    dtype = cfg.get("dtype")
+    keras_2_0 = isinstance(dtype, str) and dtype.startswith(("int", "uint"))
+    return Embedding(cfg, variable({**cfg, "dtype": "float32"} if keras_2_0 else cfg, table))  # cast as Keras casts the lookup
 
 
 def _fold(op, xs):

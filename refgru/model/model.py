@@ -17,6 +17,7 @@ from ..core.checks import as_numeric
 from ..errors import RefgruError, describe
 from .config import Graph, Ref, map_tree
 from .layers_rnn import GRULayer
+from .nested import NestedModel
 from .registry import Layer, escape, unexpected, where
 
 
@@ -57,9 +58,22 @@ class Model:
         for ref in self._inputs:
             if self._entries[ref.layer].class_name != "InputLayer":
                 raise RefgruError(f"input_layers: expected InputLayer names, got {ref.layer!r}")
+        # tf-keras numbers the calls of a nested model that starts with an InputLayer from 1 in a config
+        # (its node 0 links its own inputs to its outputs; tf_keras functional._should_skip_first_node)
+        self._first_node = {e.name: 1 for e in graph.entries
+                            if e.graph is not None and e.graph.explicit_input and keras_version == 2
+                            and graph.kind == "Functional"}  # a Sequential's own references are refgru's
+        # Keras 3 numbers a nested Functional's calls from 1 in output_layers only (functional.get_tensor)
+        self._outputs = map_refs(graph.outputs, lambda r: Ref(r.layer, r.node - 1, r.tensor) if keras_version == 3
+                                 and r.node > 0 and self._entries[r.layer].class_name == "Functional"
+                                 and graph.kind == "Functional" else r)
         self._order = self._schedule()
         #: Return several outputs as a tuple (set by ``from_keras`` for a Keras 3 model built with a tuple).
         self.tuple_outputs = False
+        #: ``strict=False`` loads: ``[(layer path, class, reason)]`` of the layers refgru cannot run, and the
+        #: one-line error that running the model raises.
+        self.problems: list[tuple[str, str, str]] = []
+        self.unusable: RefgruError | None = None
 
     def get_layer(self, name: str) -> Layer:
         """The layer called ``name`` (a dict lookup: linear-time loops over layers stay linear)."""
@@ -74,7 +88,7 @@ class Model:
     def _schedule(self) -> list[tuple[str, int]]:
         """The ``(layer, node)`` calls the outputs need, each after the calls it reads (iterative DFS)."""
         order, state = [], {}
-        stack = [((r.layer, r.node), False) for r in _flatten(self.graph.outputs)]
+        stack = [((r.layer, r.node), False) for r in _flatten(self._outputs)]
         while stack:
             key, done = stack.pop()
             if done:
@@ -96,20 +110,41 @@ class Model:
         return sorted(order, key=lambda key: -depth[key])
 
     def _node(self, key: tuple[str, int]):
-        calls = self._entries[key[0]].calls
-        if key[1] >= len(calls):
-            raise RefgruError(f"layer {key[0]!r}: expected a node index below {len(calls)}, got {key[1]}")
-        return calls[key[1]]
+        calls, first = self._entries[key[0]].calls, self._first_node.get(key[0], 0)
+        if not first <= key[1] < len(calls) + first:
+            raise RefgruError(f"layer {key[0]!r}: expected a node index in [{first}, {len(calls) + first}), "
+                              f"got {key[1]}")
+        return calls[key[1] - first]
 
-    def _run(self, feeds: list[np.ndarray]) -> Any:
+    def _values(self, feeds: list[np.ndarray], masks: list | None = None) -> dict:
         """Run every scheduled call; ``values[(layer, node)] = (outputs, masks)``, lists by tensor index."""
+        if self.unusable is not None:
+            raise self.unusable
         values: dict[tuple[str, int], tuple[list, list]] = {}
-        for ref, x in zip(self._inputs, feeds, strict=True):
-            values[(ref.layer, 0)] = ([self._built[ref.layer].call(x, None, {})], [None])
+        for ref, x, m in zip(self._inputs, feeds, masks or [None] * len(feeds), strict=True):
+            values[(ref.layer, 0)] = ([self._built[ref.layer].call(x, None, {})], [m])
         for key in self._order:
             if key not in values:
                 values[key] = self._run_node(key, values)
-        outputs = map_refs(self.graph.outputs, lambda r: _tensor(values, r, 0))
+        return values
+
+    def _output_refs(self, values: dict) -> Any:
+        """The output refs; a Sequential outputs every tensor of its last layer (a nested model may have several)."""
+        if self.kind != "Sequential":
+            return self._outputs
+        last = self._outputs
+        count = len(values[(last.layer, last.node)][0])
+        return last if count == 1 else [Ref(last.layer, last.node, i) for i in range(count)]
+
+    def run_masked(self, feeds: list, masks: list) -> tuple[list, list]:
+        """As a layer of another model: the flat outputs and their masks, given input arrays and masks."""
+        values = self._values(feeds, masks)
+        outputs = list(_flatten(self._output_refs(values)))
+        return [_tensor(values, r, 0) for r in outputs], [_tensor(values, r, 1) for r in outputs]
+
+    def _run(self, feeds: list[np.ndarray]) -> Any:
+        values = self._values(feeds)
+        outputs = map_refs(self._output_refs(values), lambda r: _tensor(values, r, 0))
         if isinstance(outputs, list) and len(outputs) == 1:
             return outputs[0]  # both Keras versions return a lone output as an array, even from [output]
         return tuple(outputs) if self.tuple_outputs and isinstance(outputs, list) else outputs
@@ -222,12 +257,13 @@ class Model:
         ``units``, ``use_bias``, ``return_sequences``, ``return_state``, ``go_backwards``, ``stateful``
         and ``zero_output_for_mask``.
         """
-        found, stack = [], list(reversed(self.layers))
+        found, stack = [], [(layer, "") for layer in reversed(self.layers)]
         while stack:
-            layer = stack.pop()
+            layer, prefix = stack.pop()
             if isinstance(layer, GRULayer):
-                found.append((layer.label, layer.w, layer.options()))
-            stack.extend(reversed(layer.sublayers))
+                found.append((prefix + layer.label, layer.w, layer.options()))
+            inner = f"{prefix}{layer.name}/" if isinstance(layer, NestedModel) else prefix
+            stack.extend((sub, inner) for sub in reversed(layer.sublayers))
         return found
 
     def summary(self, print_fn: Callable[[str], None] | None = print) -> str:

@@ -160,6 +160,14 @@ def build(spec: dict, weights: Sequence[np.ndarray], ctx: Context) -> Layer:
     return layer if class_name == "InputLayer" else wrap(layer, layer_policy(cfg))  # an input's dtype is no policy
 
 
+def weights_mismatch(message: str, expected: list[tuple[str, tuple]]) -> RefgruError:
+    """The error of :func:`check_weights`; its ``expected`` attribute is what it asked for (``[(name, shape)]``),
+    which is how a nested ``.h5`` model's flat array list is split among its layers."""
+    exc = RefgruError(message)
+    exc.expected = expected
+    return exc
+
+
 def _fits(shape: tuple, expected: tuple) -> bool:
     return len(shape) == len(expected) and all(e is None or e == d for d, e in zip(shape, expected, strict=True))
 
@@ -179,8 +187,8 @@ def check_weights(cfg: dict, class_name: str, weights: Sequence[Any],
     if not ok:
         names = ", ".join(f"{n} {text([s])}" for n, s in expected) or "no arrays"
         shown = text(shapes[:8]) + (", ..." if len(shapes) > 8 else "")
-        raise RefgruError(f"{where(cfg, class_name)} weights: expected {names} from its config, "
-                          f"got {len(shapes)} arrays of shapes {shown}")
+        raise weights_mismatch(f"{where(cfg, class_name)} weights: expected {names} from its config, "
+                               f"got {len(shapes)} arrays of shapes {shown}", expected)
     arrays = [w.read() if callable(getattr(w, "read", None)) else np.asarray(w) for w in weights]
     for (name, _), array in zip(expected, arrays, strict=True):
         if array.dtype.kind not in "biuf":
