@@ -29,7 +29,7 @@ def gru_objects(model) -> dict[str, Any]:
     return found
 
 
-def find_gru(model, layer: str | None) -> tuple[str, Any]:
+def find_gru(model, layer: str | None, argument: str = "layer") -> tuple[str, Any]:
     """``(label, layer)`` of the GRU called ``layer`` (a name, or ``<bidirectional>/forward|backward``).
 
     ``None`` picks the model's only GRU. Every other choice is a one-line :class:`RefgruError` listing the labels.
@@ -38,17 +38,17 @@ def find_gru(model, layer: str | None) -> tuple[str, Any]:
     labels = list(grus)
     shown = ", ".join(escape(n) for n in labels[:12]) + (", ..." if len(labels) > 12 else "")
     if not grus:
-        raise RefgruError(f"layer: expected a model with a GRU layer, got {escape(model.name)}, which has none")
+        raise RefgruError(f"{argument}: expected a model with a GRU layer, got {escape(model.name)}, which has none")
     if layer is None:
         if len(grus) == 1:
             return labels[0], grus[labels[0]]
-        raise RefgruError(f"layer: expected one of the {len(labels)} GRUs ({shown}) when the model has several, "
+        raise RefgruError(f"{argument}: expected one of the {len(labels)} GRUs ({shown}) when the model has several, "
                           "got none")
     if layer in grus:
         return layer, grus[layer]
     halves = [n for n in labels if n.startswith(f"{layer}/")]
     hint = f" (a Bidirectional: name a direction, {' or '.join(map(escape, halves))})" if halves else ""
-    raise RefgruError(f"layer: expected the name of a GRU ({shown}), got {escape(layer)}{hint}")
+    raise RefgruError(f"{argument}: expected the name of a GRU ({shown}), got {escape(layer)}{hint}")
 
 
 def run_values(model, x: Any) -> dict:
