@@ -21,6 +21,7 @@ from .core.weights import GATES, GRUWeights
 from .errors import RefgruError
 from .teach.explain import Explanation, explain
 from .teach.trace import Trace, trace
+from .weights_text import infer_gru, weights_from_text
 
 __version__ = "0.1.0"
 
@@ -40,4 +41,4 @@ def __getattr__(name: str):
 
 
 __all__ = ["GATES", "GRUOptions", "GRUWeights", "Explanation", "RefgruError", "StepGates", "Trace", "explain",
-           "get_activation", "gru", "gru_step", "trace", "__version__", *_LAZY]
+           "get_activation", "gru", "gru_step", "infer_gru", "trace", "weights_from_text", "__version__", *_LAZY]
