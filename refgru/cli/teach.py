@@ -77,7 +77,8 @@ def assumed_notice(args, stored: dict | None) -> None:
 
 def _stored_config(args, stored: dict | None, names: tuple[str, ...]) -> dict:
     """The options stored in a weights file (those in ``names``), overridden by the ones given on the command line."""
-    return {**_model_config({k: v for k, v in (stored or {}).items() if k in names}), **_config(args)}
+    picked = {k: v for k, v in (stored or {}).items() if k in names}
+    return {**picked, **_model_config(picked), **_config(args)}
 
 
 def _explain_arrays(args) -> list:
@@ -90,15 +91,16 @@ def _explain_arrays(args) -> list:
         from ..weights_text import weights_from_text
 
         layers, source = pasted_weights(weights_from_text(read_text(args.text)))
-        if source == "keras":
+        explanations = [explain(w, label=label, **_config(args)) for label, w in layers]
+        if source == "keras":  # torch's GRU has no activation options: tanh/sigmoid is not an assumption
             assumed_notice(args, None)
-        return [explain(w, label=label, **_config(args)) for label, w in layers]
+        return explanations
     if args.file is None:
         raise error("FILE", "a weights or model file, or --text FILE|- with printed get_weights() output", got="none")
     arrays, stored = load_weights_file(args.file)
+    explanation = explain(arrays, label=(stored or {}).get("label"), **_stored_config(args, stored, EXPLAIN_OPTIONS))
     assumed_notice(args, stored)
-    label = (stored or {}).get("label")
-    return [explain(arrays, label=label, **_stored_config(args, stored, EXPLAIN_OPTIONS))]
+    return [explanation]
 
 
 def _pick_layer(explanations: list, name: str) -> list:
@@ -164,6 +166,7 @@ def _trace_model(path: str, x_path: str, args):
 def _run_trace(args) -> int:
     from ..teach.trace import trace
 
+    note, stored = False, None
     if args.x.lower().endswith(MODEL_SUFFIXES):  # refgru trace MODEL X.npy --layer NAME
         tr = _trace_model(args.x, args.weights, args)
     else:
@@ -177,11 +180,13 @@ def _run_trace(args) -> int:
         x = load_input_npy(args.x, "X")
         if x.dtype.kind not in "biuf" or x.ndim not in (2, 3):
             raise error("X", "a numeric array of shape (T, input_dim) or (B, T, input_dim)", x)
-        assumed_notice(args, stored)
         tr = trace(x, weights, **_stored_config(args, stored, TRACE_OPTIONS))
+        note = True
     if args.sequence is not None and not 0 <= args.sequence < tr.batch:
         raise error("--sequence", f"an index in [0, {tr.batch})", args.sequence)
     chosen = range(tr.batch) if args.sequence is None else [args.sequence]
+    if note:
+        assumed_notice(args, stored)
     for i, b in enumerate(chosen):
         if i:
             print()
