@@ -437,6 +437,7 @@ def test_stored_options_are_read_safely(files, options, start):
 
 def test_huge_options_member_is_refused_before_reading(files):
     np.savez(files / "big.npz", *seed.WEIGHTS, refgru_options=np.array("x" * 100_000))
-    assert_one_line_error(cli("explain", "big.npz", cwd=files), "refgru: error: FILE: expected refgru_options of at most")
+    assert_one_line_error(cli("explain", "big.npz", cwd=files),
+                          "refgru: error: FILE: expected refgru_options of at most")
     np.savez(files / "arr.npz", *seed.WEIGHTS, refgru_options=np.zeros(3))
     assert_one_line_error(cli("explain", "arr.npz", cwd=files), "refgru: error: FILE: expected refgru_options as one")
