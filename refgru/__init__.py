@@ -24,6 +24,7 @@ from .core.weights import GATES, GRUWeights
 from .errors import RefgruError
 from .teach.explain import Explanation, explain
 from .teach.trace import Trace, trace
+from .weights_text import infer_gru, weights_from_text
 
 __version__ = "0.1.0"
 
@@ -32,6 +33,7 @@ _LAZY = {
     "load_model": "refgru.model",
     "from_keras": "refgru.model",
     "export_onnx": "refgru.onnx_export",
+    "onnx_gru": "refgru.onnx.run",
     "gru_backward": "refgru.core.backward",
 }
 
@@ -43,5 +45,5 @@ def __getattr__(name: str):
 
 
 __all__ = ["GATES", "GRUOptions", "GRUWeights", "Explanation", "LSTMWeights", "RefgruError", "SimpleRNNWeights",
-           "StepGates", "Trace", "explain", "get_activation", "gru", "gru_step", "lstm", "simple_rnn", "trace",
-           "__version__", *_LAZY]
+           "StepGates", "Trace", "explain", "get_activation", "gru", "gru_step", "infer_gru", "lstm", "simple_rnn",
+           "trace", "weights_from_text", "__version__", *_LAZY]

@@ -277,3 +277,181 @@ def test_trace_table_states_and_demo_prediction_are_keras_numbers(kr, files, tmp
     y = float(np.asarray(dense(kr.tf.constant(seq[:, -1])))[0, 0])
     assert f"= {y:.6f}" in cli("demo", cwd=tmp_path, blocked=True).stdout
 
+
+# --- weights from text, GRUs inside model files (issue 17) --------------------------------------------------------
+
+NOTE = "refgru: note: assumed activation='tanh', recurrent_activation='sigmoid'"
+
+
+def cli_stdin(*args, text: str, cwd) -> subprocess.CompletedProcess:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([sys.executable, "-c", BLOCKED, *map(str, args)], input=text, capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=300)
+
+
+def test_explain_text_of_the_seed_question(tmp_path):
+    """The question's exact printout: a GRU(2) with a (2, 6) bias, reset_after=True from the shape, both rows used."""
+    from pathlib import Path
+
+    from refgru.teach import seed_question
+
+    fixture = Path(__file__).parent / "data" / "seed_get_weights.txt"
+    assert fixture.read_text() == seed_question.PRINTED
+    result = cli("explain", "--text", fixture, cwd=tmp_path, blocked=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [result.stderr.strip()] and result.stderr.startswith(NOTE)
+    assert "--activation NAME / --recurrent-activation NAME" in result.stderr
+    out = result.stdout
+    assert "GRU: units u = 2, input_dim = 1, dtype float32" in out
+    assert "Variant: reset_after=True" in out and "The bias has shape (2, 6) = (2, 3u)" in out
+    assert "[2] bias (2, 6): two bias rows; both are used at every step" in out
+    assert "U_h   recurrent_kernel[:, 4:6]  (2, 2)  recurrent weights of the candidate hh   = " \
+           "[[-0.337903, 0.270629], [-0.653358, -0.32484]]" in out
+    assert out.strip() == refgru.explain(seed.WEIGHTS).to_text().strip()
+    piped = cli_stdin("explain", "--text", "-", "--activation", "linear", "--recurrent-activation", "sigmoid",
+                      text=seed_question.PRINTED, cwd=tmp_path)
+    assert piped.returncode == 0 and piped.stderr == ""
+    assert piped.stdout.strip() == refgru.explain(seed.WEIGHTS, activation="linear").to_text().strip()
+
+
+def test_explain_text_of_torch_printouts(tmp_path):
+    """torch's parameters() list and state_dict() printouts, converted with GRUWeights.from_torch (tanh/sigmoid)."""
+    from refgru.cli.weights import pasted_weights
+
+    rng = np.random.default_rng(5)
+    params = {"weight_ih_l0": rng.normal(size=(6, 3)), "weight_hh_l0": rng.normal(size=(6, 2)),
+              "bias_ih_l0": rng.normal(size=6), "bias_hh_l0": rng.normal(size=6)}
+    params = {k: v.astype(np.float32).round(4) for k, v in params.items()}
+
+    def tensor(a):
+        return f"tensor({np.array2string(a, separator=', ', precision=4, floatmode='fixed')}, requires_grad=True)"
+
+    state_dict = "OrderedDict([" + ", ".join(f"('{k}', {tensor(v)})" for k, v in params.items()) + "])"
+    parameters = "[" + ",\n".join(f"Parameter containing:\n{tensor(v)}" for v in params.values()) + "]"
+    expected = refgru.GRUWeights.from_torch(params)
+    for text in (state_dict, parameters):
+        (label, w), = pasted_weights(refgru.weights_from_text(text))[0]
+        assert label == "torch l0"
+        for name in ("kernel", "recurrent_kernel", "bias"):
+            np.testing.assert_array_equal(getattr(w, name), getattr(expected, name))
+        (tmp_path / "t.txt").write_text(text)
+        result = cli("explain", "--text", "t.txt", cwd=tmp_path, blocked=True)
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        assert result.stdout.strip() == refgru.explain(expected, label="torch l0").to_text().strip()
+
+
+def test_explain_text_refusals_are_one_line(tmp_path):
+    (tmp_path / "elided.txt").write_text("[array([0.1, 0.2, ..., 0.9], dtype=float32)]")
+    (tmp_path / "code.txt").write_text("__import__('os').system('echo hi')")
+    (tmp_path / "deep.txt").write_text("array(" + "[" * 10_000 + "1" + "]" * 10_000 + ")")
+    assert_one_line_error(cli("explain", "--text", "elided.txt", cwd=tmp_path), "refgru: error: text: expected")
+    elided = cli("explain", "--text", "elided.txt", cwd=tmp_path)
+    assert "np.set_printoptions(threshold=sys.maxsize)" in elided.stderr
+    assert_one_line_error(cli("explain", "--text", "code.txt", cwd=tmp_path), "refgru: error: text: expected")
+    assert_one_line_error(cli("explain", "--text", "deep.txt", cwd=tmp_path), "refgru: error: text: expected")
+    assert_one_line_error(cli("explain", "--text", "none.txt", cwd=tmp_path),
+                          "refgru: error: --text: expected an existing text file")
+    assert_one_line_error(cli("explain", "x.npz", "--text", "code.txt", cwd=tmp_path),
+                          "refgru: error: FILE: expected no FILE with --text")
+    assert_one_line_error(cli("explain", cwd=tmp_path), "refgru: error: FILE: expected a weights or model file")
+
+
+@pytest.fixture(scope="module")
+def saved(kr, tmp_path_factory):
+    """A Keras 3 .keras model: Masking -> GRU 'g1' (hard_sigmoid, go_backwards) -> Bidirectional 'bi' -> GRU 'g3'."""
+    import model_zoo
+
+    keras, path = kr.keras, tmp_path_factory.mktemp("models")
+    L = keras.layers
+    inputs = keras.Input((6, 3))
+    h = L.GRU(4, return_sequences=True, recurrent_activation="hard_sigmoid", go_backwards=True,
+              name="g1")(L.Masking()(inputs))
+    h = L.Bidirectional(L.GRU(3, return_sequences=True, reset_after=False), name="bi")(h)
+    model = model_zoo.randomize(keras.Model(inputs, L.GRU(2, name="g3")(h)), np.random.default_rng(3))
+    model_zoo.save(model, path / "m.keras")
+    x = model_zoo.masked_input(np.random.default_rng(4), steps=6)
+    np.save(path / "x.npy", x)
+    return path, refgru.from_keras(model), x
+
+
+def test_weights_then_explain_and_trace_need_no_flags(saved):
+    path, model, x = saved
+    result = cli("weights", "m.keras", "--layer", "g1", "-o", "g1.npz", cwd=path, blocked=True)
+    assert result.returncode == 0, result.stderr
+    assert "wrote 'g1': get_weights() arrays (3, 12), (4, 12), (2, 12)" in result.stdout
+    with np.load(path / "g1.npz", allow_pickle=False) as f:
+        assert sorted(f.files) == ["arr_0", "arr_1", "arr_2", "refgru_options"]
+        label, w, options = model.gru_layers()[0]
+        for i, name in enumerate(("kernel", "recurrent_kernel", "bias")):
+            np.testing.assert_array_equal(f[f"arr_{i}"], getattr(w, name))
+    explained = cli("explain", "g1.npz", cwd=path, blocked=True)
+    assert explained.returncode == 0 and explained.stderr == "", explained.stderr
+    assert explained.stdout.strip() == refgru.explain(w, label="g1", **options).to_text().strip()
+    assert "recurrent_activation='hard_sigmoid'" in explained.stdout
+    from_npz = cli("trace", "x.npy", "g1.npz", "--row", "1", cwd=path, blocked=True)
+    from_model = cli("trace", "m.keras", "x.npy", "--layer", "g1", "--row", "1", cwd=path, blocked=True)
+    assert from_npz.returncode == 0 and from_model.returncode == 0, (from_npz.stderr, from_model.stderr)
+    assert from_npz.stderr == "" and from_model.stderr == ""
+    # the npz trace has no mask; on row 1 the masked steps differ, so compare with the in-model trace's own table
+    assert from_model.stdout.strip() == model.trace(x, layer="g1").table(1).strip()
+    assert "go_backwards=True" in from_npz.stdout and "recurrent_activation='hard_sigmoid'" in from_npz.stdout
+    bidi = cli("weights", "m.keras", "--layer", "bi/backward", "-o", "bw.npz", cwd=path, blocked=True)
+    assert bidi.returncode == 0 and "'bi/backward'" in bidi.stdout
+
+
+def test_trace_and_explain_a_layer_of_a_model_file(saved):
+    path, model, x = saved
+    result = cli("trace", "m.keras", "x.npy", "--layer", "bi/backward", "--plot", "bw.png", cwd=path, blocked=True)
+    assert result.returncode == 0, result.stderr
+    tr = model.trace(x, layer="bi/backward")
+    assert result.stdout.startswith("\n\n".join(tr.table(b) for b in range(tr.batch)))
+    assert (path / "bw.png").read_bytes()[:4] == b"\x89PNG"
+    explained = cli("explain", "m.keras", "--layer", "bi", cwd=path, blocked=True)
+    assert explained.returncode == 0, explained.stderr
+    titles = [line for line in explained.stdout.splitlines() if line.startswith("GRU ")]
+    assert [t.split(":")[0] for t in titles] == ["GRU 'bi/forward'", "GRU 'bi/backward'"]
+    assert_one_line_error(cli("trace", "m.keras", "x.npy", cwd=path), "refgru: error: --layer: expected one of the 4")
+    assert_one_line_error(cli("trace", "m.keras", "x.npy", "--layer", "bi", cwd=path),
+                          "refgru: error: --layer: expected the name of a GRU")
+    assert_one_line_error(cli("weights", "m.keras", "--layer", "nope", "-o", "n.npz", cwd=path),
+                          "refgru: error: --layer: expected the name of a GRU")
+    assert_one_line_error(cli("explain", "m.keras", "--layer", "nope", cwd=path),
+                          "refgru: error: --layer: expected the name of a GRU in the model")
+    assert_one_line_error(cli("trace", "m.keras", "x.npy", "--layer", "g1", "--activation", "tanh", cwd=path),
+                          "refgru: error: --activation: expected no layer option with a model file")
+
+
+def test_bare_npz_says_which_activations_it_assumed(files):
+    explained = cli("explain", "seed.npz", cwd=files, blocked=True)
+    traced = cli("trace", "x.npy", "seed.npz", cwd=files, blocked=True)
+    for result in (explained, traced):
+        assert result.returncode == 0
+        assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith(NOTE)
+    assert "assumed" not in cli("trace", "x.npy", "seed.npz", "--activation", "linear", "--recurrent-activation",
+                                "sigmoid", cwd=files).stderr
+    assert_one_line_error(cli("explain", "seed.npz", "--layer", "gru", cwd=files),
+                          "refgru: error: --layer: expected a .keras/.h5 model file")
+
+
+@pytest.mark.parametrize(("options", "start"), [
+    ('{"activation": "tanh", "__class__": "x"}', "refgru: error: FILE: expected refgru_options keys among label"),
+    ('{"activation": ["tanh"]}', "refgru: error: FILE refgru_options['activation']: expected a str"),
+    ('{"activation": "' + "a" * 100 + '"}', "refgru: error: FILE refgru_options['activation']: expected a str of"),
+    ('[' * 5000 + ']' * 5000, "refgru: error: FILE: expected refgru_options of at most 4096 characters"),
+    ('["' + "\u00e9" * 3000 + '"]', "refgru: error: FILE: expected refgru_options JSON of at most 4096 bytes"),
+    ('[' * 2000 + ']' * 2000, "refgru: error: FILE: expected refgru_options holding a JSON object"),
+    ('{"keras_version": 7}', "refgru: error: FILE refgru_options['keras_version']: expected 2 or 3"),
+    ("not json", "refgru: error: FILE: expected refgru_options holding a JSON object"),
+    ('{"reset_after": 1}', "refgru: error: FILE refgru_options['reset_after']: expected a bool"),
+], ids=["key", "type", "long", "huge", "bytes", "deep", "version", "invalid", "bool"])
+def test_stored_options_are_read_safely(files, options, start):
+    np.savez(files / "opt.npz", *seed.WEIGHTS, refgru_options=np.array(options))
+    assert_one_line_error(cli("explain", "opt.npz", cwd=files), start)
+
+
+def test_huge_options_member_is_refused_before_reading(files):
+    np.savez(files / "big.npz", *seed.WEIGHTS, refgru_options=np.array("x" * 100_000))
+    assert_one_line_error(cli("explain", "big.npz", cwd=files),
+                          "refgru: error: FILE: expected refgru_options of at most")
+    np.savez(files / "arr.npz", *seed.WEIGHTS, refgru_options=np.zeros(3))
+    assert_one_line_error(cli("explain", "arr.npz", cwd=files), "refgru: error: FILE: expected refgru_options as one")

@@ -14,7 +14,7 @@ import sys
 from ..errors import RefgruError, escape
 
 #: Modules that each define one or more subcommands, in the order ``refgru --help`` lists them.
-COMMANDS = ["refgru.teach.demo", "refgru.cli.teach", "refgru.cli.model"]
+COMMANDS = ["refgru.teach.demo", "refgru.cli.teach", "refgru.cli.model", "refgru.cli.weights"]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -12,7 +12,8 @@ import argparse
 import sys
 
 from ..errors import error, quote
-from .io import load_input_npy, load_weights_npz
+from .io import load_input_npy, load_model_input
+from .weights import EXPLAIN_OPTIONS, TRACE_OPTIONS, load_weights_file, pasted_weights, read_text
 
 MODEL_SUFFIXES = (".keras", ".h5")
 
@@ -67,13 +68,63 @@ def _model_config(cfg: dict) -> dict:
     return out
 
 
-def _run_explain(args) -> int:
+def assumed_notice(args, stored: dict | None) -> None:
+    """One line on stderr naming the activations assumed for bare arrays (no options stored, none given)."""
+    assumed = {name: default for name, default in (("activation", "tanh"), ("recurrent_activation", "sigmoid"))
+               if getattr(args, name) is None and name not in (stored or {})}
+    if assumed:
+        shown = ", ".join(f"{k}={v!r}" for k, v in assumed.items())
+        flags = " / ".join(f"--{k.replace('_', '-')} NAME" for k in assumed)
+        print(f"refgru: note: assumed {shown} (the arrays do not record them); if the layer used others, pass {flags} "
+              "(and --keras-version 2 for a tf-keras hard_sigmoid)", file=sys.stderr)
+
+
+def _stored_config(args, stored: dict | None, names: tuple[str, ...]) -> dict:
+    """The options stored in a weights file (those in ``names``), overridden by the ones given on the command line."""
+    picked = {k: v for k, v in (stored or {}).items() if k in names}
+    return {**picked, **_model_config(picked), **_config(args)}
+
+
+def _explain_arrays(args) -> list:
+    """The explanations of ``--text`` or of an ``.npz`` (its stored options applied); notes assumed activations."""
     from ..teach.explain import explain
 
-    if args.file.lower().endswith(MODEL_SUFFIXES):
+    if args.text is not None:
+        if args.file is not None:
+            raise error("FILE", "no FILE with --text (the text holds the arrays)", got=quote(args.file))
+        from ..weights_text import weights_from_text
+
+        layers, source = pasted_weights(weights_from_text(read_text(args.text)))
+        explanations = [explain(w, label=label, **_config(args)) for label, w in layers]
+        if source == "keras":  # torch's GRU has no activation options: tanh/sigmoid is not an assumption
+            assumed_notice(args, None)
+        return explanations
+    if args.file is None:
+        raise error("FILE", "a weights or model file, or --text FILE|- with printed get_weights() output", got="none")
+    arrays, stored = load_weights_file(args.file)
+    explanation = explain(arrays, label=(stored or {}).get("label"), **_stored_config(args, stored, EXPLAIN_OPTIONS))
+    assumed_notice(args, stored)
+    return [explanation]
+
+
+def _pick_layer(explanations: list, name: str) -> list:
+    """The explanations of layer ``name`` (both halves for a Bidirectional's name)."""
+    picked = [e for e in explanations if e.label == name or str(e.label).startswith(f"{name}/")]
+    if not picked:
+        shown = ", ".join(quote(e.label) for e in explanations[:12])
+        raise error("--layer", f"the name of a GRU in the model ({shown})", got=quote(name))
+    return picked
+
+
+def _run_explain(args) -> int:
+    if args.file is not None and args.text is None and args.file.lower().endswith(MODEL_SUFFIXES):
         explanations = _explain_model(args.file, args)
+        if args.layer is not None:
+            explanations = _pick_layer(explanations, args.layer)
     else:
-        explanations = [explain(load_weights_npz(args.file), **_config(args))]
+        if args.layer is not None:
+            raise error("--layer", "a .keras/.h5 model file to pick the layer from", got=quote(args.file or args.text))
+        explanations = _explain_arrays(args)
     render = (lambda e: e.to_markdown(args.values)) if args.markdown else (lambda e: e.to_text(args.values))
     print("\n\n".join(render(e) for e in explanations))
     return 0
@@ -101,20 +152,45 @@ def print_table(tr, sequence: int, parts: bool) -> None:
     print(tr.table(sequence, parts))
 
 
+def _trace_model(path: str, x_path: str, args):
+    """The trace of GRU ``--layer`` inside the model at ``path``, on the model input in ``x_path``."""
+    from ..model import load_model
+
+    given = _config(args)
+    if given:
+        flag = "--" + next(iter(given)).replace("_", "-")
+        raise error(flag, "no layer option with a model file (the file's own config is used)", given[next(iter(given))])
+    from ..model.inspect import find_gru
+
+    model = load_model(path)
+    label, _ = find_gru(model, args.layer, "--layer")
+    return model.trace(load_model_input(x_path, model.input_names, "X"), layer=label)
+
+
 def _run_trace(args) -> int:
     from ..teach.trace import trace
 
-    if args.weights.lower().endswith(MODEL_SUFFIXES):
-        raise error("WEIGHTS", "an .npz of the get_weights() arrays (use `refgru explain` for model files)",
-                    got=quote(args.weights))
-    weights = load_weights_npz(args.weights, "WEIGHTS")
-    x = load_input_npy(args.x, "X")
-    if x.dtype.kind not in "biuf" or x.ndim not in (2, 3):
-        raise error("X", "a numeric array of shape (T, input_dim) or (B, T, input_dim)", x)
-    tr = trace(x, weights, **_config(args))
+    note, stored = False, None
+    if args.x.lower().endswith(MODEL_SUFFIXES):  # refgru trace MODEL X.npy --layer NAME
+        tr = _trace_model(args.x, args.weights, args)
+    else:
+        if args.weights.lower().endswith(MODEL_SUFFIXES):
+            raise error("WEIGHTS", "an .npz of the get_weights() arrays (for a model file: refgru trace MODEL X.npy)",
+                        got=quote(args.weights))
+        if args.layer is not None:
+            raise error("--layer", "a .keras/.h5 model file first (refgru trace MODEL X.npy --layer NAME)",
+                        got=quote(args.x))
+        weights, stored = load_weights_file(args.weights, "WEIGHTS")
+        x = load_input_npy(args.x, "X")
+        if x.dtype.kind not in "biuf" or x.ndim not in (2, 3):
+            raise error("X", "a numeric array of shape (T, input_dim) or (B, T, input_dim)", x)
+        tr = trace(x, weights, **_stored_config(args, stored, TRACE_OPTIONS))
+        note = True
     if args.sequence is not None and not 0 <= args.sequence < tr.batch:
         raise error("--sequence", f"an index in [0, {tr.batch})", args.sequence)
     chosen = range(tr.batch) if args.sequence is None else [args.sequence]
+    if note:
+        assumed_notice(args, stored)
     for i, b in enumerate(chosen):
         if i:
             print()
@@ -138,7 +214,12 @@ def register(sub) -> None:
     p = sub.add_parser("explain", help="explain the arrays of GRU.get_weights() in a weights or model file",
                        description="Explain each array of GRU.get_weights(): shapes, named slices, which reset_after "
                                    "variant the shapes imply, which bias row is used where, and the equations.")
-    p.add_argument("file", metavar="FILE", help=".npz of the get_weights() arrays (np.savez), or a .keras/.h5 model")
+    p.add_argument("file", metavar="FILE", nargs="?", default=None,
+                   help=".npz of the get_weights() arrays (np.savez, or refgru weights), or a .keras/.h5 model")
+    p.add_argument("--text", metavar="TEXT", default=None,
+                   help="a text file (- for stdin) with what print(layer.get_weights()) or a torch GRU's "
+                        "parameters()/state_dict() printed")
+    p.add_argument("--layer", metavar="NAME", default=None, help="with a model file: explain only this GRU")
     _layer_options(p)
     p.add_argument("--markdown", action="store_true", help="print Markdown instead of plain text")
     p.add_argument("--values", action=argparse.BooleanOptionalAction, default=None,
@@ -148,13 +229,17 @@ def register(sub) -> None:
     p = sub.add_parser("trace", help="print the step-by-step gate table of a GRU run",
                        description="Run a GRU over an input and print a_z, z, a_r, r, a_h, hh and h "
                                    "at each step.")
-    p.add_argument("x", metavar="X", help=".npy input, shape (T, input_dim) or (B, T, input_dim)")
-    p.add_argument("weights", metavar="WEIGHTS", help=".npz of the get_weights() arrays (np.savez)")
+    p.add_argument("x", metavar="X", help=".npy input, shape (T, input_dim) or (B, T, input_dim); or a .keras/.h5 "
+                   "MODEL, then WEIGHTS is the model's input X (.npy, or .npz by input name)")
+    p.add_argument("weights", metavar="WEIGHTS", help=".npz of the get_weights() arrays (np.savez, or refgru weights)")
+    p.add_argument("--layer", metavar="NAME", default=None,
+                   help="with a MODEL: the GRU to trace (NAME/forward or NAME/backward in a Bidirectional)")
     _layer_options(p)
-    p.add_argument("--sequence", type=int, default=None, help="print only this sequence of a batch")
+    p.add_argument("--sequence", "--row", dest="sequence", type=int, default=None,
+                   help="print only this sequence (row) of a batch")
     p.add_argument("--parts", action="store_true", help="also show the input parts x_* and recurrent parts rec_*")
     p.add_argument("--plot", metavar="PNG", default=None, help="also write a plot of the gates (needs matplotlib)")
     p.set_defaults(func=_run_trace)
 
 
-__all__ = ["MODEL_SUFFIXES", "print_table", "register"]
+__all__ = ["MODEL_SUFFIXES", "assumed_notice", "print_table", "register"]

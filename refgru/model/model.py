@@ -266,6 +266,20 @@ class Model:
             stack.extend((sub, inner) for sub in reversed(layer.sublayers))
         return found
 
+    def layer_outputs(self, x: Any) -> dict[str, Any]:
+        """Every layer's output on ``x`` by layer name; see :func:`refgru.model.inspect.layer_outputs`."""
+        from .inspect import layer_outputs
+
+        return layer_outputs(self, x)
+
+    def trace(self, x: Any, layer: str | None = None):
+        """The :class:`refgru.Trace` of GRU ``layer`` (a name or ``<bidirectional>/forward|backward``;
+        ``None``: the only GRU) as it runs inside the model on ``x``: its input from the layers before it,
+        its mask, initial state and direction as the model gives them. See :mod:`refgru.model.inspect`."""
+        from .inspect import trace_layer
+
+        return trace_layer(self, x, layer)
+
     def summary(self, print_fn: Callable[[str], None] | None = print) -> str:
         """Print (with ``print_fn``) and return a table of layers, parameters, inputs and options."""
         from .summary import summary_text

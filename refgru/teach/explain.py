@@ -8,12 +8,14 @@ The equations and slice names are those of :mod:`refgru.core.cell` and :class:`r
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..core.options import resolve
 from ..core.weights import GATES, GRUWeights
+from . import render
 from .render import format_array, wrap
 
 ROLE = {"z": "update gate z", "r": "reset gate r", "h": "candidate hh"}
@@ -111,6 +113,10 @@ class Explanation:
     def __repr__(self) -> str:
         return (f"<Explanation of GRU{'' if self.label is None else ' ' + repr(self.label)}: units={self.units}, "
                 f"input_dim={self.input_dim}, reset_after={self.reset_after} (from {self.reset_after_source})>")
+
+    def _repr_html_(self) -> str:
+        """HTML for Jupyter: the slice table, bias usage, equations and notes."""
+        return render.explanation_html(self)
 
     def to_markdown(self, values: bool | None = None) -> str:
         """Markdown: a heading, the variant, one table of slices per array, bias usage, equations, notes."""
@@ -262,6 +268,10 @@ class ModelExplanation:
         return "\n\n".join([head, *(e.to_text(values) for e in self.layers)])
 
     __str__ = to_text
+
+    def _repr_html_(self) -> str:
+        head = f"<h3>Model {html.escape(self.name)}: {len(self.layers)} GRU layer(s)</h3>"
+        return head + "\n".join(e._repr_html_() for e in self.layers)
 
     def to_markdown(self, values: bool | None = None) -> str:
         return "\n".join([f"## Model `{self.name}`", "", *(e.to_markdown(values) for e in self.layers)])

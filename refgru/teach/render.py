@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import textwrap
 
 import numpy as np
@@ -78,3 +79,47 @@ def trace_legend(trace) -> list[str]:
     if trace.go_backwards:
         lines.append("  go_backwards: t counts processing steps; step t reads input step T - 1 - t")
     return lines
+
+
+#: The most step-table rows an HTML trace shows (``str(trace)`` has them all); the rest are counted, not hidden.
+HTML_ROWS = 400
+
+
+def _table_html(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table class="refgru"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def explanation_html(e, values: bool | None = None) -> str:
+    """HTML of an :class:`~refgru.teach.explain.Explanation`: the slice table, bias usage, equations and notes."""
+    show = e._show_values(values)
+    header = ["array", "slice", "where", "shape", "role"] + (["value"] if show else [])
+    rows = [[f"[{a.index}] {a.name} {a.shape}", s.name, s.where, str(s.shape), s.role]
+            + ([format_array(s.value)] if show else []) for a in e.arrays for s in a.slices]
+    layout = "".join(f"<li><code>{html.escape(a.name)}</code>: {html.escape(a.does)}; "
+                     + "; ".join(f"<code>{html.escape(row)}</code>" for row in a.layout) + "</li>" for a in e.arrays)
+    parts = [f"<h4>{html.escape(e._title())}</h4>",
+             f"<p><b>Variant: <code>reset_after={e.reset_after}</code>.</b> {html.escape(e.variant)}</p>",
+             f"<ul>{layout}</ul>", _table_html(header, rows),
+             "<p><b>Which bias goes where</b></p><ul>" + "".join(f"<li>{html.escape(u)}</li>" for u in e.bias_usage)
+             + "</ul>", "<p><b>Equations</b></p><pre>" + html.escape("\n".join(e.equations)) + "</pre>",
+             "<p><b>Notes</b></p><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in e.notes) + "</ul>"]
+    return "<div>" + "\n".join(parts) + "</div>"
+
+
+def trace_html(trace, parts: bool = False) -> str:
+    """HTML of a :class:`~refgru.teach.trace.Trace`: per sequence, the equations and the step table."""
+    out, shown = [], 0
+    for b in range(trace.batch):
+        header, rows = trace_rows(trace, b, parts)
+        title = trace_table(trace, b, parts).splitlines()[0]
+        keep = rows[: max(0, HTML_ROWS - shown)]
+        shown += len(keep)
+        out.append(f"<p><b>{html.escape(title)}</b></p>")
+        if keep:
+            out.append(_table_html(header, keep))
+        if len(keep) < len(rows):
+            out.append(f"<p>{len(rows) - len(keep)} more rows of sequence {b} (print(trace) shows every row)</p>")
+    legend = "<pre>" + html.escape("\n".join(trace_legend(trace))) + "</pre>"
+    return "<div>" + legend + "\n".join(out) + "</div>"

@@ -111,6 +111,10 @@ class Trace:
     def __str__(self) -> str:
         return "\n\n".join(self.table(b) for b in range(self.batch))
 
+    def _repr_html_(self) -> str:
+        """HTML for Jupyter: the equations of the columns and the step table of each sequence."""
+        return render.trace_html(self)
+
     def __repr__(self) -> str:
         kind = "1 sequence" if self.single else f"batch of {self.batch}"
         return (f"<Trace: {kind}, {self.steps} steps, units={self.units}, reset_after={self.reset_after}, "
