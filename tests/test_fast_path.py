@@ -188,3 +188,30 @@ def test_fused_weights_are_cached_per_weights_and_dtype():
     assert fused.fused_weights(w, np.dtype("float32"), True) is a
     assert fused.fused_weights(w, np.dtype("float64"), True) is not a
     assert fused.fused_weights(w, np.dtype("float32"), False).fuse_inputs is False
+
+
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_batch_split_and_whole_sequence_paths_equal_cell_kernel(monkeypatch, masked, return_sequences):
+    """The two-thread batch split (refgru/core/threads.py, thresholds lowered so a small batch splits) and
+    the driver's whole-sequence call (no mask) give the cell() loop's numbers within the same bound of
+    ULPS_PER_STEP eps per step; an odd batch splits unevenly."""
+    pytest.importorskip("threadpoolctl")
+    from refgru.core import threads
+
+    monkeypatch.setattr(threads, "SPLIT_MIN_MACS", 0)
+    monkeypatch.setattr(threads, "SPLIT_MIN_BATCH", 2)
+    rng = np.random.default_rng(5)
+    w = refgru.GRUWeights.from_keras(random_weights(rng, 3, 4))
+    x = rng.normal(size=(5, 9, 3)).astype(np.float32)
+    h0 = rng.normal(size=(5, 4)).astype(np.float32)
+    mask = make_mask("gaps", rng, 5, 9) if masked else None
+    calls = []
+    real = threads.split_batch
+    monkeypatch.setattr("refgru.core.sequence.split_batch", lambda *a: calls.append(1) or real(*a))
+    (output, state), (ref_output, ref_state) = run_both(x, w, h0, mask, True, return_sequences, False,
+                                                        chunk_elements=50)
+    assert calls, "the driver did not offer the split"
+    steps_done = np.arange(1, 10)[None, :, None] if return_sequences else 9
+    assert_fast_close("split output", output, ref_output, steps_done)
+    assert_fast_close("split state", state, ref_state, 9)
