@@ -192,26 +192,23 @@ def test_fused_weights_are_cached_per_weights_and_dtype():
 
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("return_sequences", [False, True])
-def test_batch_split_and_whole_sequence_paths_equal_cell_kernel(monkeypatch, masked, return_sequences):
-    """The two-thread batch split (refgru/core/threads.py, thresholds lowered so a small batch splits) and
-    the driver's whole-sequence call (no mask) give the cell() loop's numbers within the same bound of
-    ULPS_PER_STEP eps per step; an odd batch splits unevenly."""
-    pytest.importorskip("threadpoolctl")
-    from refgru.core import threads
-
-    monkeypatch.setattr(threads, "SPLIT_MIN_MACS", 0)
-    monkeypatch.setattr(threads, "SPLIT_MIN_BATCH", 2)
+@pytest.mark.parametrize("fuse_inputs", [True, False])
+def test_whole_sequence_call_equals_cell_kernel(monkeypatch, masked, return_sequences, fuse_inputs):
+    """Without a mask the driver calls ``FusedKernel.sequence`` (outputs copied per chunk, here chunks of a
+    few steps) instead of iterating ``steps``; with a mask it iterates. Both give the cell() loop's numbers
+    within ULPS_PER_STEP eps per step."""
+    calls = []
+    real = fused.FusedKernel.sequence
+    monkeypatch.setattr(fused.FusedKernel, "sequence", lambda self, *a: calls.append(1) or real(self, *a))
     rng = np.random.default_rng(5)
     w = refgru.GRUWeights.from_keras(random_weights(rng, 3, 4))
     x = rng.normal(size=(5, 9, 3)).astype(np.float32)
     h0 = rng.normal(size=(5, 4)).astype(np.float32)
     mask = make_mask("gaps", rng, 5, 9) if masked else None
-    calls = []
-    real = threads.split_batch
-    monkeypatch.setattr("refgru.core.sequence.split_batch", lambda *a: calls.append(1) or real(*a))
     (output, state), (ref_output, ref_state) = run_both(x, w, h0, mask, True, return_sequences, False,
-                                                        chunk_elements=50)
-    assert calls, "the driver did not offer the split"
+                                                        chunk_elements=120, fuse_inputs=fuse_inputs)
+    assert calls == ([] if masked else [1])
     steps_done = np.arange(1, 10)[None, :, None] if return_sequences else 9
-    assert_fast_close("split output", output, ref_output, steps_done)
-    assert_fast_close("split state", state, ref_state, 9)
+    assert_fast_close("output", output, ref_output, steps_done)
+    assert_fast_close("state", state, ref_state, 9)
+    assert not np.shares_memory(output, state)

@@ -115,9 +115,6 @@ class FusedKernel:
                  fuse_inputs: bool | None = None):
         self.w, self.dtype, self.chunk_elements, self.fuse_inputs = w, np.dtype(dtype), chunk_elements, fuse_inputs
 
-    #: Rows of a batch are independent here, so :func:`refgru.core.threads.split_batch` may run halves in threads.
-    splittable = True
-
     def steps(self, x: np.ndarray, initial_states: tuple[np.ndarray, ...]) -> Iterator[tuple]:
         """Yield ``(h, (h,), (h_tm1,), None)`` per step; ``h`` and ``h_tm1`` are views of the row buffer."""
         return self._loop(x, initial_states[0], None, True)

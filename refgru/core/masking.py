@@ -46,12 +46,6 @@ class Schedule:
     def steps(self) -> int:
         return self.x.shape[1]
 
-    def rows(self, rows: slice) -> "Schedule":
-        """The same schedule for the batch rows ``rows`` only (views; rows of a batch never interact)."""
-        keep = None if self.keep is None else self.keep[:, rows]
-        return Schedule(self.x[rows], keep, None if keep is None else self.drop[:, rows], self.go_backwards,
-                        self.return_sequences, self.zero_output_for_mask)
-
     def to_input_order(self, array: np.ndarray, axis: int = 1) -> np.ndarray:
         """``array`` indexed by processing step along ``axis``, re-indexed by input step (a view)."""
         return np.flip(array, axis) if self.go_backwards else array

@@ -42,7 +42,6 @@ from typing import Callable, Iterator, Protocol
 import numpy as np
 
 from .masking import Schedule, carry
-from .threads import split_batch
 
 #: One item of a kernel's iterator: ``(output_t, states, states_tm1, values)``.
 Step = tuple[np.ndarray, tuple[np.ndarray, ...], tuple[np.ndarray, ...], object]
@@ -57,7 +56,7 @@ class Kernel(Protocol):
 
 
 def run(schedule: Schedule, kernel: Kernel, initial_states: tuple[np.ndarray, ...], *,
-        record: Record | None = None, split: bool = True) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+        record: Record | None = None) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
     """Drive ``kernel`` over ``schedule`` and apply Keras's sequence rules.
 
     Arguments:
@@ -67,8 +66,6 @@ def run(schedule: Schedule, kernel: Kernel, initial_states: tuple[np.ndarray, ..
         record: ``record(t, step, output)`` after each step ``t`` (processing order): the kernel's item
             (``(output_t, states, states_tm1, values)``, states already carried) and the layer's output
             of the step. Its arrays are only valid during the call: copy what you keep.
-        split: allow :func:`refgru.core.threads.split_batch` to run a large batch as two halves on two
-            cores (rows of a batch never interact, so each half runs these same rules).
 
     Returns:
         ``(output, states)``: output ``(B, T, n_out)`` (processing order) with ``return_sequences``,
@@ -76,10 +73,6 @@ def run(schedule: Schedule, kernel: Kernel, initial_states: tuple[np.ndarray, ..
         the output or the kernel.
     """
     keep, drop, zero = schedule.keep, schedule.drop, schedule.zero_output_for_mask
-    if split and record is None:
-        halves = split_batch(schedule, kernel, initial_states, lambda *half: run(*half, split=False))
-        if halves is not None:
-            return halves
     outputs = output = step = None
     if keep is None and record is None and hasattr(kernel, "sequence"):  # nothing to do between steps
         if schedule.return_sequences:
