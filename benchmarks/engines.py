@@ -50,6 +50,20 @@ def refgru_engines(weights, x, workdir, index):
     return {"refgru": lambda: refgru.gru(x, weights), "numpy matmul only": numpy_matmul_only}
 
 
+def refgru_before_engines(weights, x, workdir, index):
+    """``refgru.gru`` from another tree (``REFGRU_BEFORE``, e.g. ``git archive`` of an older commit)."""
+    before = os.environ.get("REFGRU_BEFORE")
+    if not before:
+        raise RuntimeError("REFGRU_BEFORE is not set (python -m benchmarks.run --before PATH)")
+    if before not in sys.path:
+        sys.path.insert(0, before)
+    import refgru
+
+    if not refgru.__file__.startswith(os.path.abspath(before)):
+        raise RuntimeError(f"refgru was imported from {refgru.__file__}, not from {before}")
+    return {"refgru (before)": lambda: refgru.gru(x, weights)}
+
+
 def refgru_model_engines(weights, x, workdir, index):
     import refgru
 
@@ -143,6 +157,7 @@ def onnxruntime_engines(weights, x, workdir, index):
 
 GROUPS = {
     "refgru": refgru_engines,
+    "refgru-before": refgru_before_engines,
     "keras-tensorflow": keras_engines,
     "refgru-model": refgru_model_engines,
     "keras-numpy": keras_engines,

@@ -188,3 +188,27 @@ def test_fused_weights_are_cached_per_weights_and_dtype():
     assert fused.fused_weights(w, np.dtype("float32"), True) is a
     assert fused.fused_weights(w, np.dtype("float64"), True) is not a
     assert fused.fused_weights(w, np.dtype("float32"), False).fuse_inputs is False
+
+
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("fuse_inputs", [True, False])
+def test_whole_sequence_call_equals_cell_kernel(monkeypatch, masked, return_sequences, fuse_inputs):
+    """Without a mask the driver calls ``FusedKernel.sequence`` (outputs copied per chunk, here chunks of a
+    few steps) instead of iterating ``steps``; with a mask it iterates. Both give the cell() loop's numbers
+    within ULPS_PER_STEP eps per step."""
+    calls = []
+    real = fused.FusedKernel.sequence
+    monkeypatch.setattr(fused.FusedKernel, "sequence", lambda self, *a: calls.append(1) or real(self, *a))
+    rng = np.random.default_rng(5)
+    w = refgru.GRUWeights.from_keras(random_weights(rng, 3, 4))
+    x = rng.normal(size=(5, 9, 3)).astype(np.float32)
+    h0 = rng.normal(size=(5, 4)).astype(np.float32)
+    mask = make_mask("gaps", rng, 5, 9) if masked else None
+    (output, state), (ref_output, ref_state) = run_both(x, w, h0, mask, True, return_sequences, False,
+                                                        chunk_elements=120, fuse_inputs=fuse_inputs)
+    assert calls == ([] if masked else [1])
+    steps_done = np.arange(1, 10)[None, :, None] if return_sequences else 9
+    assert_fast_close("output", output, ref_output, steps_done)
+    assert_fast_close("state", state, ref_state, 9)
+    assert not np.shares_memory(output, state)

@@ -55,6 +55,27 @@ def kernel_for(p: Prepared):
     return CellKernel(p.w, p.options.activation.forward, p.options.recurrent_activation.forward)
 
 
+_RESOLVED: dict[tuple, GRUOptions] = {}
+_RESOLVED_MAX = 256
+
+
+def resolved(options: dict) -> GRUOptions:
+    """:func:`resolve` memoised on the option values *and their types* (so ``1`` is not taken for ``True``).
+
+    :class:`GRUOptions` is immutable, so a model's layer resolves its options once instead of on every
+    call; unhashable values (or a full memo) just resolve again, and errors are never memoised."""
+    try:
+        key = tuple((name, type(value), value) for name, value in sorted(options.items()))
+        hit = _RESOLVED.get(key)
+    except TypeError:
+        return resolve(**options)
+    if hit is None:
+        hit = resolve(**options)
+        if len(_RESOLVED) < _RESOLVED_MAX:
+            _RESOLVED[key] = hit
+    return hit
+
+
 def gru(x: np.ndarray, weights: Sequence[np.ndarray] | GRUWeights, *,
         initial_state: np.ndarray | Sequence[np.ndarray] | None = None, mask: np.ndarray | None = None, **options):
     """Run a Keras GRU layer over ``x``, with the weights ``GRU.get_weights()`` returned.
@@ -87,7 +108,7 @@ def gru(x: np.ndarray, weights: Sequence[np.ndarray] | GRUWeights, *,
         for ``keras_version=3`` and ``[output, state]`` as a list for ``keras_version=2``, as each
         Keras returns it.
     """
-    p = prepare(x, weights, initial_state, mask, resolve(**options))
+    p = prepare(x, weights, initial_state, mask, resolved(options))
     output, (state,) = run(p.schedule, kernel_for(p), (p.h0,))
     if not p.options.return_state:
         return output

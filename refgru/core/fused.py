@@ -116,7 +116,18 @@ class FusedKernel:
         self.w, self.dtype, self.chunk_elements, self.fuse_inputs = w, np.dtype(dtype), chunk_elements, fuse_inputs
 
     def steps(self, x: np.ndarray, initial_states: tuple[np.ndarray, ...]) -> Iterator[tuple]:
-        """Yield ``(h, (h,), (h_tm1,), None)`` per step; ``h`` and ``h_tm1`` are views of the row buffer.
+        """Yield ``(h, (h,), (h_tm1,), None)`` per step; ``h`` and ``h_tm1`` are views of the row buffer."""
+        return self._loop(x, initial_states[0], None, True)
+
+    def sequence(self, x: np.ndarray, initial_states: tuple[np.ndarray, ...], outputs: np.ndarray | None):
+        """The whole sequence at once (the driver's protocol): ``outputs[:, t] = h`` per chunk, returns ``(h,)``."""
+        h = None
+        for h in self._loop(x, initial_states[0], outputs, False):  # noqa: B007 (one item: the last h)
+            pass
+        return (h.copy(),)
+
+    def _loop(self, x: np.ndarray, h0: np.ndarray, outputs: np.ndarray | None, per_step: bool) -> Iterator:
+        """The fast loop; with ``per_step`` it yields each step's item, else only the final ``h`` (a view).
 
         ``rows`` ``(chunk + 1, B, d + 1 + 2u)`` holds one row per step, ``[x_t | 1 | h_tm1 | hh]``
         (``x_t`` only when fused, ``d = input_dim``, else ``d = 0``). Step i reads ``[x_t | 1 | h_tm1]`` of
@@ -125,7 +136,6 @@ class FusedKernel:
         step matmul's output; ``e`` holds ``1 + exp(-a)`` for the gates, so ``r = 1 / e_r``,
         ``z = 1 / e_z`` and (fused) ``1 - z = 1 / e_pair[:, u:]``.
         """
-        (h0,) = initial_states
         w, dtype = self.w, self.dtype
         batch, steps, d = x.shape
         u = w.units
@@ -145,16 +155,17 @@ class FusedKernel:
             e, proj, x_h_fused = np.empty((batch, 2 * u), dtype), np.empty((chunk, batch, 3 * u), dtype), None
         e_r, e_z, e_pair = e[:, :u], e[:, u : 2 * u], e[:, u:]
         g_gates, hU_h = g[:, : 2 * u], (g[:, -2 * u : -u] if fuse_inputs else g[:, -u:])
-        ones = np.ones_like(e)
-        a_h = np.empty((batch, u), dtype)             # hh's pre-activation
-        rh = np.empty((batch, u), dtype)              # r * h_tm1 (reset_after=False)
-        prod = np.empty((batch, 2 * u), dtype)        # [z * h_tm1 | (1 - z) * hh] (fused)
-        diff = np.empty((batch, u), dtype)            # z * (h_tm1 - hh) (not fused)
-        z_h, hh_part = prod[:, :u], prod[:, u:]
         kernel, candidate_kernel = f.step_kernel, f.candidate_kernel
+        a_h = np.empty((batch, u), dtype)                                       # hh's pre-activation
+        rh = None if candidate_kernel is None else np.empty((batch, u), dtype)  # r * h_tm1 (reset_after=False)
+        # fused: [z * h_tm1 | (1 - z) * hh]; not fused: z * (h_tm1 - hh)
+        prod = np.empty((batch, 2 * u), dtype) if fuse_inputs else None
+        diff = None if fuse_inputs else np.empty((batch, u), dtype)
+        z_h, hh_part = (prod[:, :u], prod[:, u:]) if fuse_inputs else (None, None)
         rows[0, :, h_at] = h0
         # Local names for the hot loop (attribute look-ups cost as much as a small NumPy call).
         dot, add, subtract, divide, exp, tanh = np.dot, np.add, np.subtract, np.divide, np.exp, np.tanh
+        ones = np.ones_like(e)  # an array operand: cheaper per call than a scalar 1
         for start in range(0, steps, chunk):
             n = min(chunk, steps - start)
             x_chunk = x[:, start : start + n].swapaxes(0, 1)
@@ -190,8 +201,13 @@ class FusedKernel:
                         subtract(h_tm1, hh, diff)
                         divide(diff, e_z, diff)
                         add(hh, diff, h)
-                    yield h, (h,), (h_tm1,), None
+                    if per_step:
+                        yield h, (h,), (h_tm1,), None
+            if outputs is not None:
+                outputs[:, start : start + n] = rows[1 : n + 1, :, h_at].swapaxes(0, 1)
             rows[0, :, h_at] = rows[n, :, h_at]
+        if not per_step:
+            yield rows[0, :, h_at]
 
 
 __all__ = ["FUSE_INPUTS_MAX_MACS", "FusedKernel", "FusedWeights", "fuse", "fused_weights"]

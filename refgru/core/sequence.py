@@ -22,6 +22,14 @@ The kernel protocol (what any cell, GRU or not, implements):
     The arrays may be views into the kernel's buffers, valid until the next item is requested.
     The kernel may process the inputs in chunks (for memory), invisibly to the driver.
 
+Optionally, a kernel may also offer the whole sequence in one call, which :func:`run` uses when no
+rule has anything to do between steps (no mask, no ``record``):
+
+``kernel.sequence(x, initial_states, outputs)`` -> the final states (kernels whose ``output_t`` is ``states[0]``)
+    the same computation as iterating ``steps``, without handing out each step: it writes
+    ``output_t`` into ``outputs[:, t]`` when ``outputs`` (``(B, T, n_out)``, allocated by the driver)
+    is not ``None``, and returns the tuple of final states (arrays the driver may keep).
+
 A new cell type is a step function plus its weights class plus such a kernel (a few lines, see
 :class:`refgru.core.cell.CellKernel`); it gets masks, ``go_backwards``, ``zero_output_for_mask`` and
 ``return_sequences`` from this module without writing them again.
@@ -66,6 +74,12 @@ def run(schedule: Schedule, kernel: Kernel, initial_states: tuple[np.ndarray, ..
     """
     keep, drop, zero = schedule.keep, schedule.drop, schedule.zero_output_for_mask
     outputs = output = step = None
+    if keep is None and record is None and hasattr(kernel, "sequence"):  # nothing to do between steps
+        if schedule.return_sequences:
+            n_out = initial_states[0].shape[1]
+            outputs = np.empty((schedule.batch, schedule.steps, n_out), initial_states[0].dtype)
+        states = kernel.sequence(schedule.x, initial_states, outputs)
+        return (outputs if outputs is not None else states[0].copy()), states
     if keep is None and not schedule.return_sequences and record is None:
         for step in kernel.steps(schedule.x, initial_states):  # noqa: B007 (nothing to do between steps)
             pass
