@@ -47,82 +47,51 @@ def check_slice(name: str, reset_after: bool = True) -> None:
     weights = random_weights(rng, F, U, reset_after=reset_after, dtype="float64")
     x = rng.normal(size=(B, T, F))
     before = run_both(weights, x, reset_after)
-    index = block_index(name, reset_after)
+    index, array = block_index(name, reset_after), ARRAY[name.split("_")[0]]
     changed = [w.copy() for w in weights]
-    changed[ARRAY[name.split("_")[0]]][index] += rng.normal(size=changed[ARRAY[name.split("_")[0]]][index].shape)
+    changed[array][index] += rng.normal(size=changed[array][index].shape)
     named = getattr(refgru.GRUWeights.from_keras(changed), name)
-    np.testing.assert_array_equal(named, changed[ARRAY[name.split("_")[0]]][index], err_msg=f"GRUWeights.{name}")
+    np.testing.assert_array_equal(named, changed[array][index], err_msg=f"GRUWeights.{name}")
     after = run_both(changed, x, reset_after)
     assert np.abs(after - before).max() > 1e-3, f"changing {name} did not move the output"
 
 
-@pytest.mark.parametrize("reset_after", [True, False])
-def test_W_z(reset_after):
-    """W_z = kernel[:, 0:u] maps x_t into the update gate z = σ(x_t W_z + b_z + ...), which decides how much of h_tm1 is kept."""
-    check_slice("W_z", reset_after)
+#: Every named slice, what it does (as data: the test's documentation), and the variants it exists in.
+SLICES = [
+    ("W_z", "W_z = kernel[:, 0:u] maps x_t into the update gate z = σ(x_t W_z + b_z + ...), which decides how much "
+            "of h_tm1 is kept.", (True, False)),
+    ("W_r", "W_r = kernel[:, u:2u] maps x_t into the reset gate r, which scales the recurrent part of the candidate "
+            "hh.", (True, False)),
+    ("W_h", "W_h = kernel[:, 2u:3u] maps x_t directly into the candidate hh = act(x_t W_h + b_h + ...).",
+     (True, False)),
+    ("U_z", "U_z = recurrent_kernel[:, 0:u] feeds h_tm1 into the update gate z.", (True, False)),
+    ("U_r", "U_r = recurrent_kernel[:, u:2u] feeds h_tm1 into the reset gate r.", (True, False)),
+    ("U_h", "U_h = recurrent_kernel[:, 2u:3u] feeds the state into hh: r * (h_tm1 U_h + rb_h) after reset, or "
+            "(r * h_tm1) U_h before.", (True, False)),
+    ("b_z", "b_z (bias row 0, or the (3u,) bias, columns 0:u) shifts the update gate's pre-activation.", (True, False)),
+    ("b_r", "b_r (columns u:2u of the input bias) shifts the reset gate's pre-activation.", (True, False)),
+    ("b_h", "b_h (columns 2u:3u of the input bias) is added to x_t W_h outside the reset gate.", (True, False)),
+    ("rb_z", "rb_z = bias[1, 0:u], the recurrent bias of z: added to h_tm1 U_z. It exists only with "
+             "reset_after=True.", (True,)),
+    ("rb_r", "rb_r = bias[1, u:2u], the recurrent bias of r: added to h_tm1 U_r.", (True,)),
+    ("rb_h", "rb_h = bias[1, 2u:3u] sits inside the reset: hh = act(x_h + r * (h_tm1 U_h + rb_h)), so r scales it.",
+     (True,)),
+]
 
 
-@pytest.mark.parametrize("reset_after", [True, False])
-def test_W_r(reset_after):
-    """W_r = kernel[:, u:2u] maps x_t into the reset gate r, which scales the recurrent part of the candidate hh."""
-    check_slice("W_r", reset_after)
+@pytest.mark.parametrize("name, role, reset_after",
+                         [pytest.param(name, role, reset_after, id=f"{name}-{reset_after}")
+                          for name, role, variants in SLICES for reset_after in variants])
+def test_slice(name, role, reset_after):
+    """Change only slice ``name`` (doing what ``role`` says): GRUWeights names it, and Keras and refgru move
+    together."""
+    check_slice(name, reset_after)
 
 
-@pytest.mark.parametrize("reset_after", [True, False])
-def test_W_h(reset_after):
-    """W_h = kernel[:, 2u:3u] maps x_t directly into the candidate hh = act(x_t W_h + b_h + ...)."""
-    check_slice("W_h", reset_after)
-
-
-@pytest.mark.parametrize("reset_after", [True, False])
-def test_U_z(reset_after):
-    """U_z = recurrent_kernel[:, 0:u] feeds h_tm1 into the update gate z."""
-    check_slice("U_z", reset_after)
-
-
-@pytest.mark.parametrize("reset_after", [True, False])
-def test_U_r(reset_after):
-    """U_r = recurrent_kernel[:, u:2u] feeds h_tm1 into the reset gate r."""
-    check_slice("U_r", reset_after)
-
-
-@pytest.mark.parametrize("reset_after", [True, False])
-def test_U_h(reset_after):
-    """U_h = recurrent_kernel[:, 2u:3u] feeds the state into hh: r * (h_tm1 U_h + rb_h) after reset, or (r * h_tm1) U_h before."""
-    check_slice("U_h", reset_after)
-
-
-@pytest.mark.parametrize("reset_after", [True, False])
-def test_b_z(reset_after):
-    """b_z (bias row 0, or the (3u,) bias, columns 0:u) shifts the update gate's pre-activation."""
-    check_slice("b_z", reset_after)
-
-
-@pytest.mark.parametrize("reset_after", [True, False])
-def test_b_r(reset_after):
-    """b_r (columns u:2u of the input bias) shifts the reset gate's pre-activation."""
-    check_slice("b_r", reset_after)
-
-
-@pytest.mark.parametrize("reset_after", [True, False])
-def test_b_h(reset_after):
-    """b_h (columns 2u:3u of the input bias) is added to x_t W_h outside the reset gate."""
-    check_slice("b_h", reset_after)
-
-
-def test_rb_z():
-    """rb_z = bias[1, 0:u], the recurrent bias of z: added to h_tm1 U_z. It exists only with reset_after=True."""
-    check_slice("rb_z")
-
-
-def test_rb_r():
-    """rb_r = bias[1, u:2u], the recurrent bias of r: added to h_tm1 U_r."""
-    check_slice("rb_r")
-
-
-def test_rb_h():
-    """rb_h = bias[1, 2u:3u] sits inside the reset: hh = act(x_h + r * (h_tm1 U_h + rb_h)), so r scales it."""
-    check_slice("rb_h")
+def test_the_table_names_every_slice():
+    """The table covers the twelve slices GRUWeights names, each once, and says what each does."""
+    assert [name for name, _, _ in SLICES] == refgru.core.weights.slice_names()
+    assert all(role.startswith(name) for name, role, _ in SLICES)
 
 
 def test_recurrent_bias_row_matters_exactly_with_reset_after():
@@ -191,5 +160,6 @@ def test_without_bias_the_variants_differ():
     for reset_after in (True, False):
         outs[reset_after] = refgru.gru(x, weights, reset_after=reset_after)
         for version in (3, 2):
-            assert_close(f"Keras {version}", outs[reset_after], keras_gru(version, weights, x, reset_after=reset_after, dtype="float64"))
+            expected = keras_gru(version, weights, x, reset_after=reset_after, dtype="float64")
+            assert_close(f"Keras {version}", outs[reset_after], expected)
     assert np.abs(outs[True] - outs[False]).max() > 1e-3

@@ -170,7 +170,8 @@ def embedding(cfg, weights, ctx):
     (table,) = check_weights(cfg, "Embedding", weights, [("embeddings", shape)])
     dtype = cfg.get("dtype")
     keras_2_0 = isinstance(dtype, str) and dtype.startswith(("int", "uint"))
-    return Embedding(cfg, variable({**cfg, "dtype": "float32"} if keras_2_0 else cfg, table))  # cast as Keras casts the lookup
+    # the table is cast to the compute dtype, as Keras casts the lookup
+    return Embedding(cfg, variable({**cfg, "dtype": "float32"} if keras_2_0 else cfg, table))
 
 
 def _fold(op, xs):
