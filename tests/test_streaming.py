@@ -93,7 +93,7 @@ def test_pick_batch_size(model):
     assert st.pick_batch_size(1000, 10**6) == 1000
     assert st.pick_batch_size(10, 10**9) == st.MAX_BATCH and st.pick_batch_size(10, 10**9, n_rows=33) == 33
     assert st.pick_batch_size(10**9, 10) == 1
-    per_row = st.measure_row_bytes(model.predict, X[:256])
+    per_row = st.measure_row_bytes(model, X[:256])  # one batch, as pick_batch_size runs it
     assert X[:1].nbytes < per_row < 10_000
     assert st.pick_batch_size(model, 100 * per_row, sample=X) == 100
     with pytest.raises(RefgruError, match="sample: expected a few input rows"):
