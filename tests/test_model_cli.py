@@ -123,7 +123,7 @@ def test_summary(files):
         (["summary", "{d}/corrupt.keras"], "damaged or truncated"),
         (["summary", "{d}/lstm.h5"], "layer 'lstm_1' (LSTM)"),
         (["predict", "{d}/two.h5", "{d}/no-input.npy"], "INPUT: expected an existing .npy or .npz file"),
-        (["predict", "{d}/two.h5", "{d}/wide.npy"], "layer 'gru' (GRU) x: expected features = 3"),
+        (["predict", "{d}/two.h5", "{d}/wide.npy"], "x['x']: expected shape (batch, 4, 3), as the model's input declares"),
         (
             ["predict", "{d}/two.h5", "{d}/x.npy", "-o", "{d}/one.npy"],
             "-o: expected a .npz path for a model with 2 outputs",
