@@ -223,23 +223,31 @@ def _declared(model: Any, name: str) -> tuple[Any, Any]:
     return (tuple(shape[1:]) if shape else None), getattr(layer, "dtype", "float32")
 
 
+def open_model_input(model: Any, path: Any, argument: str = "INPUT") -> Any:
+    """:func:`refgru.datafiles.open_input` for ``model``: an ``.npz`` by its input names, a CSV/TXT row reshaped to
+    the declared input shape and parsed as its dtype (integer token ids for an ``Embedding`` model)."""
+    from .datafiles import open_input
+
+    names = list(getattr(model, "input_names", None) or ["x"])
+    row_shape, dtype = _declared(model, names[0]) if len(names) == 1 else (None, "float32")
+    return open_input(path, names=names, row_shape=row_shape, dtype=dtype, argument=argument)
+
+
 def predict_file(model: Any, input_path: Any, output_path: Any, batch_size: int | None = None,
                  verbose: Any = "auto", budget_bytes: int = DEFAULT_BUDGET) -> int:
-    """``refgru predict MODEL INPUT -o OUT``: stream ``input_path`` through ``model.predict`` into ``output_path``.
+    """``refgru predict MODEL INPUT -o OUT``: stream ``input_path`` through ``model`` into ``output_path``.
 
     The input is read in chunks and the output written as it comes (see :mod:`refgru.datafiles` for the
     formats); a CSV/TXT row is reshaped to the declared input shape. ``batch_size=None`` picks one with
     :func:`pick_batch_size` from ``budget_bytes``, measured on the first rows. Returns the number of rows.
     """
-    from .datafiles import open_input, open_output
+    from .datafiles import open_output
 
-    names = list(getattr(model, "input_names", None) or ["x"])
-    row_shape, dtype = _declared(model, names[0]) if len(names) == 1 else (None, "float32")
-    with open_input(input_path, names=names, row_shape=row_shape, dtype=dtype) as reader:
+    with open_model_input(model, input_path) as reader:
         if not reader.n_rows:
             raise error("INPUT", "at least one row (Keras refuses an empty batch too)", got="0 rows")
         if batch_size is None:
-            with open_input(input_path, names=names, row_shape=row_shape, dtype=dtype) as probe:
+            with open_model_input(model, input_path) as probe:
                 sample = next(probe.chunks(PROBE_ROWS))[1]
             batch_size = PROBE_ROWS if _bad_rows(sample, 0) else pick_batch_size(  # predict_stream names the rows
                 model, budget_bytes, sample=sample, n_rows=reader.n_rows)

@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from ..errors import error, quote
+from .app import HelpFormatter
 from .io import load_input_npy, load_weights_npz
 
 MODEL_SUFFIXES = (".keras", ".h5")
@@ -133,7 +134,11 @@ def _layer_options(parser: argparse.ArgumentParser) -> None:
 def register(sub) -> None:
     p = sub.add_parser("explain", help="explain the arrays of GRU.get_weights() in a weights or model file",
                        description="Explain each array of GRU.get_weights(): shapes, named slices, which reset_after "
-                                   "variant the shapes imply, which bias row is used where, and the equations.")
+                                   "variant the shapes imply, which bias row is used where, and the equations.",
+                       epilog="examples:\n  refgru explain weights.npz     (np.savez('weights.npz', *w))\n"
+                              "  refgru explain model.keras --markdown\n"
+                              "  refgru explain weights.npz --reset-after false --values",
+                       formatter_class=HelpFormatter)
     p.add_argument("file", metavar="FILE", help=".npz of the get_weights() arrays (np.savez), or a .keras/.h5 model")
     _layer_options(p)
     p.add_argument("--markdown", action="store_true", help="print Markdown instead of plain text")
@@ -143,7 +148,10 @@ def register(sub) -> None:
 
     p = sub.add_parser("trace", help="print the step-by-step gate table of a GRU run",
                        description="Run a GRU over an input and print a_z, z, a_r, r, a_h, hh and h "
-                                   "at each step.")
+                                   "at each step.",
+                       epilog="examples:\n  refgru trace x.npy weights.npz\n"
+                              "  refgru trace x.npy weights.npz --sequence 0 --parts --plot gates.png",
+                       formatter_class=HelpFormatter)
     p.add_argument("x", metavar="X", help=".npy input, shape (T, input_dim) or (B, T, input_dim)")
     p.add_argument("weights", metavar="WEIGHTS", help=".npz of the get_weights() arrays (np.savez)")
     _layer_options(p)

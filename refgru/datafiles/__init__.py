@@ -11,10 +11,10 @@ Nothing here unpickles (there is no ``allow_pickle``); an unknown extension is a
 from __future__ import annotations
 
 from .checks import FIRST_ROWS, check_finite, extension, nonfinite_error, nonfinite_rows
-from .inputs import INPUT_FORMATS, MAX_MEMBERS, MAX_NDIM, InputFile, open_input
+from .inputs import INPUT_FORMATS, MAX_MEMBERS, MAX_NDIM, MAX_READ_BYTES, InputFile, open_input, read_arrays
 from .outputs import OUTPUT_FORMATS, OutputFile, open_output, result_parts
 from .text import MAX_LINE
 
-__all__ = ["FIRST_ROWS", "INPUT_FORMATS", "MAX_LINE", "MAX_MEMBERS", "MAX_NDIM", "OUTPUT_FORMATS", "InputFile",
-           "OutputFile", "check_finite", "extension", "nonfinite_error", "nonfinite_rows", "open_input", "open_output",
-           "result_parts"]
+__all__ = ["FIRST_ROWS", "INPUT_FORMATS", "MAX_LINE", "MAX_MEMBERS", "MAX_NDIM", "MAX_READ_BYTES", "OUTPUT_FORMATS",
+           "InputFile", "OutputFile", "check_finite", "extension", "nonfinite_error", "nonfinite_rows", "open_input",
+           "open_output", "read_arrays", "result_parts"]

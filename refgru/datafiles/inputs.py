@@ -23,6 +23,7 @@ from .text import TextRows
 INPUT_FORMATS = (".npy", ".npz", ".csv", ".txt")
 MAX_NDIM = 32          # axes an input array may declare
 MAX_MEMBERS = 256      # arrays an .npz input may hold
+MAX_READ_BYTES = 1 << 30  # bytes read_arrays reads whole (weights, small inputs)
 
 
 def _npy_header(fp, size: int, argument: str) -> tuple[tuple[int, ...], np.dtype]:
@@ -139,17 +140,24 @@ def open_input(path: str | os.PathLike, *, names: list[str] | None = None, row_s
 
 
 def _open_npz(path, fp, names, argument) -> InputFile:
+    return InputFile(path, *_npz_streams(fp, names, argument))
+
+
+def _npz_streams(fp, names, argument) -> tuple[dict[str, _Binary], list]:
+    """The checked ``.npy`` members of the ``.npz`` in ``fp`` (by ``names``, or all, sorted) and their closers."""
     try:
         archive = zipfile.ZipFile(fp)
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
         raise error(argument, "an .npz (zip) file", got=f"a file that is not one ({exc})") from None
     members = archive.infolist()
     if len(members) > MAX_MEMBERS or any(not m.filename.endswith(".npy") for m in members):
+        archive.close()
         raise error(argument, f"an .npz of at most {MAX_MEMBERS} .npy arrays",
                     got=f"{len(members)} members {[m.filename[:60] for m in members[:8]]}")
     by_name = {m.filename[:-4]: m for m in members}
     if names is not None and sorted(by_name) != sorted(names):
         if not (len(names) == 1 and len(by_name) == 1):
+            archive.close()
             raise error(argument, f"arrays named {sorted(names)} (the model's inputs)", got=f"{sorted(by_name)}")
         by_name = {names[0]: members[0]}
     streams, closers = {}, [archive.close]
@@ -159,8 +167,40 @@ def _open_npz(path, fp, names, argument) -> InputFile:
             closers.append(member.close)
             shape, dt = _npy_header(member, by_name[name].file_size, f"{argument}[{name!r}]")
             streams[name] = _Binary(member, shape, dt)
-    except (zipfile.BadZipFile, NotImplementedError, OSError) as exc:
+    except BaseException as exc:
         for close in reversed(closers):
             close()
-        raise error(argument, "a readable .npz file", got=f"a damaged one ({str(exc)[:100]})") from None
-    return InputFile(path, streams, closers)
+        if isinstance(exc, (zipfile.BadZipFile, NotImplementedError, OSError)):
+            raise error(argument, "a readable .npz file", got=f"a damaged one ({str(exc)[:100]})") from None
+        raise
+    return streams, closers
+
+
+def read_arrays(path: str | os.PathLike, *, argument: str = "FILE", max_bytes: int = MAX_READ_BYTES,
+                formats: tuple[str, ...] = (".npy", ".npz")) -> dict[str, np.ndarray]:
+    """Every array of a small ``.npy`` (named ``"x"``) or ``.npz`` file, whole (arrays may differ in rows).
+
+    Headers are checked as by :func:`open_input`, and their total size must stay within ``max_bytes``
+    before a byte of data is read: a header (or zip entry) that declares terabytes is one error."""
+    ext = extension(path, formats, argument)
+    try:
+        fp = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise error(argument, "a readable file", got=f"{str(path)!r} ({exc.strerror})") from None
+    closers = [fp.close]
+    try:
+        if ext == ".npy":
+            streams = {"x": _Binary(fp, *_npy_header(fp, os.fstat(fp.fileno()).st_size, argument))}
+        else:
+            streams, more = _npz_streams(fp, None, argument)
+            closers += more
+        total = sum(s.n_rows * math.prod(s.row_shape) * s.dtype.itemsize for s in streams.values())
+        if total > max_bytes:
+            raise error(argument, f"arrays of at most {max_bytes >> 20} MB in all",
+                        got=f"headers declaring {total / 2**20:.4g} MB in {str(path)!r}")
+        return {name: s.read(s.n_rows) for name, s in streams.items()}
+    except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError) as exc:
+        raise error(argument, "a readable file", got=f"a damaged one ({str(exc)[:100]})") from None
+    finally:
+        for close in reversed(closers):
+            close()

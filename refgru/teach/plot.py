@@ -8,13 +8,15 @@ import numpy as np
 def plot_trace(trace, path: str | None = None, sequence: int = 0):
     """Plot ``z``, ``r``, ``hh`` and ``h`` of one sequence over the steps, one line per unit.
 
-    Needs matplotlib (``pip install 'refgru[plot]'``). Returns the ``matplotlib.figure.Figure``; with
-    ``path``, also writes it there (the format follows the file extension, e.g. ``.png``).
+    Needs matplotlib (``pip install matplotlib``, or ``pip install '.[plot]'`` in a checkout). Returns the
+    ``matplotlib.figure.Figure``; with ``path``, also writes it there (the format follows the file extension,
+    e.g. ``.png``).
     """
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise ImportError("plotting needs matplotlib: pip install 'refgru[plot]'") from None
+        raise ImportError("plotting needs matplotlib: pip install matplotlib (or pip install '.[plot]' "
+                          "from a refgru checkout)") from None
     s = trace.sequence(sequence)
     steps = np.arange(trace.steps)
     fig = Figure(figsize=(9, 6), layout="constrained")
