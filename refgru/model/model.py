@@ -229,7 +229,8 @@ class Model:
             rows = len(feeds[0])
             if batch_size is None:
                 stateful = streaming.is_stateful(self)
-                batch_size = rows if stateful else streaming.pick_batch_size(self, sample=xs, n_rows=rows)
+                batch_size = rows if stateful else streaming.pick_batch_size(self, streaming.DEFAULT_BUDGET, sample=xs,
+                                                                             n_rows=rows)
             return streaming.predict_arrays(self, xs, batch_size, verbose)
 
     def reset_states(self) -> None:
