@@ -122,11 +122,11 @@ def test_summary(files):
         (["predict", "{d}/missing.keras", "{d}/x.npy"], "does not exist"),
         (["summary", "{d}/corrupt.keras"], "damaged or truncated"),
         (["summary", "{d}/lstm.h5"], "layer 'lstm_1' (LSTM)"),
-        (["predict", "{d}/two.h5", "{d}/no-input.npy"], "INPUT: expected an existing .npy or .npz file"),
+        (["predict", "{d}/two.h5", "{d}/no-input.npy"], "INPUT: expected a readable file"),
         (["predict", "{d}/two.h5", "{d}/wide.npy"], "x['x']: expected shape (batch, 4, 3), as the model's input declares"),
         (
             ["predict", "{d}/two.h5", "{d}/x.npy", "-o", "{d}/one.npy"],
-            "-o: expected a .npz path for a model with 2 outputs",
+            "OUT: expected an .npz path for a model with 2 outputs",
         ),
     ],
 )

@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 
+from ..datafiles import result_parts
 from ..errors import error
 from .app import HelpFormatter
 
@@ -23,11 +24,7 @@ PRINT_INPUT_BYTES = 64 << 20
 
 
 def _flat(outputs, names: list[str]) -> dict[str, np.ndarray]:
-    if isinstance(outputs, dict):
-        return dict(outputs)
-    if isinstance(outputs, (list, tuple)):
-        return {f"{names[i] if i < len(names) else 'output'}_{i}": np.asarray(o) for i, o in enumerate(outputs)}
-    return {names[0] if names else "output": np.asarray(outputs)}
+    return dict(result_parts(outputs, names))  # the names an -o .npz gets
 
 
 def _too_large(what: str, size: str) -> Exception:

@@ -25,11 +25,16 @@ OUTPUT_FORMATS = (".npy", ".npz", ".csv")
 
 
 def result_parts(result: Any, names: list[str] | None) -> list[tuple[str, np.ndarray]]:
-    """A model's result (array, list, tuple or dict) as ``[(name, array)]``."""
+    """A model's result (array, list, tuple or dict) as ``[(name, array)]``.
+
+    A dict keeps its keys; one array is named ``names[0]`` (or ``output``); the outputs of a list or tuple
+    are ``<name>_<index>`` (``gru_0, head_1``), unique even when one layer gives several outputs."""
     if isinstance(result, dict):
         return [(str(k), np.asarray(v)) for k, v in result.items()]
-    arrays = list(result) if isinstance(result, (list, tuple)) else [result]
-    labels = names if names and len(names) == len(arrays) else [f"output_{i}" for i in range(len(arrays))]
+    if not isinstance(result, (list, tuple)):
+        return [(names[0] if names else "output", np.asarray(result))]
+    arrays = list(result)
+    labels = [f"{names[i] if names and i < len(names) else 'output'}_{i}" for i in range(len(arrays))]
     return [(n, np.asarray(a)) for n, a in zip(labels, arrays, strict=True)]
 
 
