@@ -123,7 +123,7 @@ def test_summary(files):
         (["summary", "{d}/corrupt.keras"], "damaged or truncated"),
         (["summary", "{d}/lstm.h5"], "layer 'lstm_1' (LSTM)"),
         (["predict", "{d}/two.h5", "{d}/no-input.npy"], "INPUT: expected a readable file"),
-        (["predict", "{d}/two.h5", "{d}/wide.npy"], "x['x']: expected shape (batch, 4, 3), as the model's input declares"),
+        (["predict", "{d}/two.h5", "{d}/wide.npy"], "x['x']: expected shape (batch, 4, 3), as the model's input"),
         (
             ["predict", "{d}/two.h5", "{d}/x.npy", "-o", "{d}/one.npy"],
             "OUT: expected an .npz path for a model with 2 outputs",
