@@ -5,8 +5,9 @@
 million rows) in chunks, and runs, each in a fresh process that reports its peak resident memory
 (``VmHWM`` from ``/proc/self/status``):
 
-- refgru: :func:`refgru.streaming.predict_file` (the input read in chunks, the ``(rows, 64)`` output
-  written to a ``.npy`` as it comes; batch size from the default memory budget);
+- refgru: the command line, ``refgru predict MODEL x.npy -o y.npy --quiet`` (run in-process through
+  :func:`refgru.cli.main`: the input read in chunks, the ``(rows, 64)`` output written to a ``.npy`` as it
+  comes; batch size from the default memory budget);
 - Keras: ``model.predict(np.load(path, mmap_mode="r")[:keras_rows], batch_size=...)``, on the first
   ``keras_rows`` rows (Keras gathers all outputs in memory, and its pages of the mapped input stay
   resident), its rate then compared per row.
@@ -39,12 +40,14 @@ def peak_rss_mb() -> float:
 def child(engine: str, model: str, inp: str, out: str, rows: int, batch: int) -> dict:
     start = time.perf_counter()
     if engine == "refgru":
-        import refgru
-        from refgru.streaming import predict_file
+        from refgru.cli import main as refgru_cli
 
-        m = refgru.load_model(model)
-        begin = time.perf_counter()
-        done = predict_file(m, inp, out, batch_size=batch or None, verbose=0)
+        begin = time.perf_counter()  # the CLI loads the model too (a few ms)
+        size = ["--batch-size", str(batch)] if batch else []
+        code = refgru_cli(["predict", model, inp, "-o", out, "--quiet", *size])
+        if code:
+            raise SystemExit(code)
+        done = len(np.load(out, mmap_mode="r"))
     else:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         import keras

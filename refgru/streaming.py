@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .datafiles import _parts, nonfinite_error, nonfinite_rows
+from .datafiles import nonfinite_error, nonfinite_rows, result_parts
 from .errors import RefgruError, describe, error
 
 DEFAULT_BUDGET = 128 << 20   # bytes of working memory a batch may use
@@ -33,6 +33,12 @@ def _slice(x: Any, start: int, stop: int) -> Any:
     if isinstance(x, (list, tuple)):
         return type(x)(v[start:stop] for v in x)
     return x[start:stop]
+
+
+def is_dask(x: Any) -> bool:
+    """Whether ``x`` is a dask array, or a list / tuple / dict holding one (without importing dask)."""
+    values = x.values() if isinstance(x, dict) else x if isinstance(x, (list, tuple)) else [x]
+    return any(type(v).__module__.split(".")[0] == "dask" for v in values)
 
 
 def is_stateful(model: Any) -> bool:
@@ -81,6 +87,8 @@ def pick_batch_size(model_or_per_row_bytes: Any, budget_bytes: int = DEFAULT_BUD
                         "to batch)", None)
         if sample is None:
             raise error("sample", "a few input rows to measure the model on", None)
+        if n_rows is not None and 0 < n_rows <= PROBE_ROWS:
+            return int(n_rows)  # as few rows as the probe: run them at once, unmeasured
         per_row = measure_row_bytes(one_batch(per_row), _slice(sample, 0, PROBE_ROWS))
     if per_row < 1 or not isinstance(budget_bytes, (int, np.integer)) or budget_bytes < 1:
         raise error("budget_bytes", "a positive number of bytes (and a positive size per row)",
@@ -176,7 +184,7 @@ class ArrayWriter:
         self.n_rows, self.done, self.arrays, self.kind, self.result = n_rows, 0, None, None, None
 
     def write(self, result: Any) -> None:
-        parts = _parts(result, None)
+        parts = result_parts(result, None)
         if self.arrays is None:
             self.kind = result if isinstance(result, (dict, list, tuple)) else None
             self.arrays = [np.empty((self.n_rows, *a.shape[1:]), a.dtype) for _, a in parts]
@@ -215,23 +223,31 @@ def _declared(model: Any, name: str) -> tuple[Any, Any]:
     return (tuple(shape[1:]) if shape else None), getattr(layer, "dtype", "float32")
 
 
+def open_model_input(model: Any, path: Any, argument: str = "INPUT") -> Any:
+    """:func:`refgru.datafiles.open_input` for ``model``: an ``.npz`` by its input names, a CSV/TXT row reshaped to
+    the declared input shape and parsed as its dtype (integer token ids for an ``Embedding`` model)."""
+    from .datafiles import open_input
+
+    names = list(getattr(model, "input_names", None) or ["x"])
+    row_shape, dtype = _declared(model, names[0]) if len(names) == 1 else (None, "float32")
+    return open_input(path, names=names, row_shape=row_shape, dtype=dtype, argument=argument)
+
+
 def predict_file(model: Any, input_path: Any, output_path: Any, batch_size: int | None = None,
                  verbose: Any = "auto", budget_bytes: int = DEFAULT_BUDGET) -> int:
-    """``refgru predict MODEL INPUT -o OUT``: stream ``input_path`` through ``model.predict`` into ``output_path``.
+    """``refgru predict MODEL INPUT -o OUT``: stream ``input_path`` through ``model`` into ``output_path``.
 
     The input is read in chunks and the output written as it comes (see :mod:`refgru.datafiles` for the
     formats); a CSV/TXT row is reshaped to the declared input shape. ``batch_size=None`` picks one with
     :func:`pick_batch_size` from ``budget_bytes``, measured on the first rows. Returns the number of rows.
     """
-    from .datafiles import open_input, open_output
+    from .datafiles import open_output
 
-    names = list(getattr(model, "input_names", None) or ["x"])
-    row_shape, dtype = _declared(model, names[0]) if len(names) == 1 else (None, "float32")
-    with open_input(input_path, names=names, row_shape=row_shape, dtype=dtype) as reader:
+    with open_model_input(model, input_path) as reader:
         if not reader.n_rows:
             raise error("INPUT", "at least one row (Keras refuses an empty batch too)", got="0 rows")
         if batch_size is None:
-            with open_input(input_path, names=names, row_shape=row_shape, dtype=dtype) as probe:
+            with open_model_input(model, input_path) as probe:
                 sample = next(probe.chunks(PROBE_ROWS))[1]
             batch_size = PROBE_ROWS if _bad_rows(sample, 0) else pick_batch_size(  # predict_stream names the rows
                 model, budget_bytes, sample=sample, n_rows=reader.n_rows)
@@ -270,12 +286,12 @@ def predict_dask(model: Any, x: Any, batch_size: int | None = None) -> Any:
 
     run = one_batch(model)
     first = run(feed([np.asarray(a[:1].compute()) for a in arrays]))
-    parts = _parts(first, None)
+    parts = result_parts(first, None)
     dtype = np.result_type(*(p.dtype for _, p in parts))
     widths = [int(np.prod(p.shape[1:])) for _, p in parts]
 
     def block(*blocks):
-        out = _parts(run(feed(list(blocks))), None)
+        out = result_parts(run(feed(list(blocks))), None)
         return np.concatenate([a.reshape(len(a), -1).astype(dtype, copy=False) for _, a in out], axis=1)
 
     letters = iter("abcdefghjklmnopqrstuvwxy")

@@ -90,11 +90,16 @@ def test_outputs_round_trip_and_abort_leaves_nothing(tmp_path, ext):
 
 
 def test_npz_output_keeps_several_outputs(tmp_path):
-    writer = open_output(tmp_path / "y.npz", 4, names=["a", "b"])
+    writer = open_output(tmp_path / "y.npz", 4, names=["gru", "gru"])  # one layer, two outputs (return_state)
     writer.write([np.ones((4, 2), "float32"), np.arange(4.0)])
     writer.close()
     with np.load(tmp_path / "y.npz") as z:
-        assert z.files == ["a", "b"] and z["b"].tolist() == [0, 1, 2, 3]
+        assert z.files == ["gru_0", "gru_1"] and z["gru_1"].tolist() == [0, 1, 2, 3]
+    writer = open_output(tmp_path / "d.npz", 4)
+    writer.write({"seq": np.ones((4, 2)), "last": np.zeros(4)})
+    writer.close()
+    with np.load(tmp_path / "d.npz") as z:
+        assert z.files == ["seq", "last"] and z["seq"].shape == (4, 2)
     writer = open_output(tmp_path / "y.npy", 4)
     one_line_error(r"OUT: expected an \.npz path for a model with 2 outputs", writer.write, [X[:4], X[:4]])
     writer.abort()

@@ -339,7 +339,7 @@ def test_cli_bad_files_and_arguments(tmp_path):
     cases = [(("predict", "bad.keras", "x.npy"), 1, "nested at most"),
              (("predict", "lambda.keras", "x.npy"), 1, "holds Python code"),
              (("predict", "ok.keras", "nan.npy"), 1, "expected finite values"),
-             (("predict", "ok.keras", "obj.npy"), 1, "allow_pickle"),
+             (("predict", "ok.keras", "obj.npy"), 1, "got dtype '|O'"),  # refused, without inviting allow_pickle
              (("predict", "missing.keras", "x.npy"), 1, "does not exist"),
              (("summary", "x.npy"), 1, "expected a Keras .keras zip or .h5"),
              (("predict",), 2, "required"),

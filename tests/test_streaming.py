@@ -89,11 +89,27 @@ def test_nonfinite_rows_counted_over_the_whole_input_and_no_output(model, tmp_pa
     assert sorted(os.listdir(tmp_path)) == ["x.npy"]
 
 
+def test_model_predict_streams_from_a_budget_and_names_nonfinite_rows(model, monkeypatch):
+    calls = []
+    monkeypatch.setattr(st, "DEFAULT_BUDGET", 40 * st.measure_row_bytes(model, X[:256]))
+    original = type(model).__call__
+    monkeypatch.setattr(type(model), "__call__", lambda self, x: calls.append(len(x)) or original(self, x))
+    y = model.predict(X)  # 301 rows > PROBE_ROWS: measured once on 256 rows, then about 40 rows a batch
+    assert calls[0] == 256 and 30 <= calls[1] <= 50 and sum(calls[1:]) == len(X), calls
+    assert np.allclose(y, original(model, X), rtol=0, atol=1e-6)
+    calls.clear()
+    assert np.array_equal(model.predict(X[:100]), original(model, X[:100])) and calls == [100]  # small: one batch
+    bad = X.copy()
+    bad[[7, 299], 0, 2] = np.inf
+    with pytest.raises(RefgruError, match=r"^x: expected finite values .* 2 rows holding NaN or inf \(row 7, 299\)$"):
+        model.predict(bad, batch_size=50)
+
+
 def test_pick_batch_size(model):
     assert st.pick_batch_size(1000, 10**6) == 1000
     assert st.pick_batch_size(10, 10**9) == st.MAX_BATCH and st.pick_batch_size(10, 10**9, n_rows=33) == 33
     assert st.pick_batch_size(10**9, 10) == 1
-    per_row = st.measure_row_bytes(model.predict, X[:256])
+    per_row = st.measure_row_bytes(model, X[:256])  # one batch, as pick_batch_size runs it
     assert X[:1].nbytes < per_row < 10_000
     assert st.pick_batch_size(model, 100 * per_row, sample=X) == 100
     with pytest.raises(RefgruError, match="sample: expected a few input rows"):
@@ -110,6 +126,12 @@ def test_stateful_model_keeps_row_order_and_is_refused_where_it_must_be(tmp_path
         st.pick_batch_size(stateful, sample=X)
     with pytest.raises(RefgruError, match="model: expected a stateless model under Dask"):
         st.predict_dask(stateful, None)
+    da = pytest.importorskip("dask.array")
+    with pytest.raises(RefgruError, match="model: expected a stateless model under Dask"):
+        stateful.predict(da.from_array(X[:8], chunks=2))
+    stateful.reset_states()
+    assert np.array_equal(stateful.predict(X[:2]), expect[:2])  # batch_size=None: one batch, then state carried
+    assert np.array_equal(stateful.predict(X[2:4], verbose=0), expect[2:4])
 
 
 class FakeTTY(io.StringIO):
@@ -195,6 +217,9 @@ def test_dask_on_a_local_cluster_equals_numpy(model):
         lazy = st.predict_dask(model, da.from_array(X, chunks=(50, 2, 3)), batch_size=100)
         assert isinstance(lazy, da.Array) and lazy.chunks[0] == (100, 100, 100, 1)
         y = lazy.compute()
+        through_predict = model.predict(da.from_array(X, chunks=(64, 4, 3)))  # Model.predict: lazy, as the blocks
+        assert isinstance(through_predict, da.Array) and through_predict.chunks[0] == (64,) * 4 + (45,)
+        assert np.array_equal(through_predict.compute(), st.predict_arrays(model, X, 64, verbose=0))
         where = client.run(lambda: __import__("refgru").__file__)
     assert all(pathlib.Path(f).is_relative_to(ROOT) for f in where.values()), where
     assert np.array_equal(y, st.predict_arrays(model.predict, X, 100, verbose=0))

@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from ..errors import error, quote
+from .app import HelpFormatter
 from .io import load_input_npy, load_model_input
 from .weights import EXPLAIN_OPTIONS, TRACE_OPTIONS, load_weights_file, pasted_weights, read_text
 
@@ -213,7 +214,11 @@ def _layer_options(parser: argparse.ArgumentParser) -> None:
 def register(sub) -> None:
     p = sub.add_parser("explain", help="explain the arrays of GRU.get_weights() in a weights or model file",
                        description="Explain each array of GRU.get_weights(): shapes, named slices, which reset_after "
-                                   "variant the shapes imply, which bias row is used where, and the equations.")
+                                   "variant the shapes imply, which bias row is used where, and the equations.",
+                       epilog="examples:\n  refgru explain weights.npz     (np.savez('weights.npz', *w))\n"
+                              "  refgru explain model.keras --markdown\n"
+                              "  refgru explain weights.npz --reset-after false --values",
+                       formatter_class=HelpFormatter)
     p.add_argument("file", metavar="FILE", nargs="?", default=None,
                    help=".npz of the get_weights() arrays (np.savez, or refgru weights), or a .keras/.h5 model")
     p.add_argument("--text", metavar="TEXT", default=None,
@@ -228,7 +233,10 @@ def register(sub) -> None:
 
     p = sub.add_parser("trace", help="print the step-by-step gate table of a GRU run",
                        description="Run a GRU over an input and print a_z, z, a_r, r, a_h, hh and h "
-                                   "at each step.")
+                                   "at each step.",
+                       epilog="examples:\n  refgru trace x.npy weights.npz\n"
+                              "  refgru trace x.npy weights.npz --sequence 0 --parts --plot gates.png",
+                       formatter_class=HelpFormatter)
     p.add_argument("x", metavar="X", help=".npy input, shape (T, input_dim) or (B, T, input_dim); or a .keras/.h5 "
                    "MODEL, then WEIGHTS is the model's input X (.npy, or .npz by input name)")
     p.add_argument("weights", metavar="WEIGHTS", help=".npz of the get_weights() arrays (np.savez, or refgru weights)")

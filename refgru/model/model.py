@@ -219,30 +219,67 @@ class Model:
                 raise RefgruError(f"x[{name!r}]: expected at least one row (batch >= 1), got {describe(f)}")
         if len({f.shape[0] for f in feeds}) > 1:
             raise RefgruError(f"x: expected the same batch size for every input, got {[f.shape[0] for f in feeds]}")
+        if self.keras_version == 2 or self.kind != "Sequential":
+            feeds = [self._conform(name, f) for name, f in zip(self.input_names, feeds, strict=True)]
         return feeds
+
+    def _conform(self, name: str, x: np.ndarray) -> np.ndarray:
+        """``x`` checked against the shape its InputLayer declares, where Keras checks it.
+
+        Keras 3 functional models and every tf-keras model refuse an input whose axes (after the batch
+        axis) differ from the declared ones, ``None`` axes excepted; both accept, as Keras's
+        ``allow_last_axis_squeeze``, one trailing axis of size 1 more or fewer. A Keras 3
+        ``Sequential`` model computes on any length its layers accept (the caller skips this check).
+        """
+        declared = getattr(self._built[name], "shape", None)
+        if not declared:
+            return x
+        want = tuple(declared[1:])
+        if x.ndim == len(want) + 2 and x.shape[-1] == 1:
+            x = x[..., 0]
+        elif x.ndim == len(want) and want and want[-1] == 1:
+            x = x[..., None]
+        if x.ndim != len(want) + 1 or any(d is not None and d != n for d, n in zip(want, x.shape[1:], strict=True)):
+            shown = "(batch, " + ", ".join("None" if d is None else str(d) for d in want) + ")"
+            raise RefgruError(f"x[{name!r}]: expected shape {shown}, as the model's input declares (Keras "
+                              f"{self.keras_version} refuses another shape in a {self.kind} model), got {describe(x)}")
+        return x
 
     def __call__(self, x: Any) -> Any:
         """Run the model on ``x`` (an array, a list of arrays, or a dict by input name) in one batch."""
         with unexpected("x"):
             return self._run(self._feeds(x))
 
-    def predict(self, x: Any, batch_size: int | None = None) -> Any:
+    def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto") -> Any:
         """Keras's ``model.predict``: outputs with the structure Keras returns (see ``docs/porting.md``).
 
+        Runs in batches (``docs/scale.md``); the results do not depend on the batch size, except that a
+        stateful GRU carries its state from batch to batch as in Keras.
+
         Arguments:
-            x: ``(B, ...)`` array, or a list / dict of them for several inputs.
-            batch_size: run ``batch_size`` rows at a time (``None``: all at once); a stateful GRU
-                carries its state from batch to batch as in Keras.
+            x: ``(B, ...)`` array, or a list / dict of them for several inputs. A ``dask.array.Array``
+                (or a list / dict of them) gives lazy dask arrays, computed block by block
+                (:func:`refgru.streaming.predict_dask`; a stateful model is refused there).
+            batch_size: rows per batch. ``None``: as many as fit a 128 MB working-memory budget
+                (measured on the first rows); all rows at once for a stateful model.
+            verbose: ``"auto"`` (a progress bar on stderr when it is a terminal), 0, 1 or 2, as Keras.
         """
+        from .. import streaming
+
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
                                        or batch_size < 1):
             raise RefgruError(f"batch_size: expected a positive int or None, got {describe(batch_size)}")
+        if streaming.is_dask(x):
+            return streaming.predict_dask(self, x, batch_size)
         with unexpected("x"):
             feeds = self._feeds(x)
+            xs = feeds[0] if len(feeds) == 1 else dict(zip(self.input_names, feeds, strict=True))
+            rows = len(feeds[0])
             if batch_size is None:
-                return self._run(feeds)
-            parts = [self._run([f[i:i + batch_size] for f in feeds]) for i in range(0, len(feeds[0]), batch_size)]
-            return _concat(parts)
+                stateful = streaming.is_stateful(self)
+                batch_size = rows if stateful else streaming.pick_batch_size(self, streaming.DEFAULT_BUDGET, sample=xs,
+                                                                             n_rows=rows)
+            return streaming.predict_arrays(self, xs, batch_size, verbose)
 
     def reset_states(self) -> None:
         """Forget the state that stateful GRUs carry between calls."""
@@ -312,11 +349,3 @@ def _flatten(value: Any):
         for v in value.values():
             yield from _flatten(v)
 
-
-def _concat(parts: list) -> Any:
-    first = parts[0]
-    if isinstance(first, list):
-        return [_concat([p[i] for p in parts]) for i in range(len(first))]
-    if isinstance(first, dict):
-        return {k: _concat([p[k] for p in parts]) for k in first}
-    return np.concatenate(parts, axis=0)

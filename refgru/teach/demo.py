@@ -10,10 +10,13 @@ prints how far they are from refgru.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
+import sys
 
 import numpy as np
 
+from ..cli.app import HelpFormatter
 from . import seed_question as seed
 from .explain import explain
 from .render import format_array
@@ -23,6 +26,9 @@ from .trace import Trace, trace
 CHECK_TOLERANCE = 1e-5
 #: Keras libraries ``--check`` tries: module name and how to call it.
 KERAS_LIBS = (("keras", "Keras 3"), ("tf_keras", "tf-keras (Keras 2)"))
+#: The one stderr line of ``demo --check`` when neither Keras is installed (it then exits 1).
+NO_KERAS = ("refgru: error: --check needs Keras 3 or tf-keras to compare with, and neither is installed "
+            "(pip install keras tensorflow, or pip install '.[keras]' from a refgru checkout)")
 
 
 def seed_trace() -> Trace:
@@ -103,7 +109,7 @@ def keras_check() -> tuple[list[str], bool | None]:
         lines += [f"    {what}: {d:.3g}" for what, d in diffs.items()]
         lines.append(f"    Keras y = {float(y[0, 0]):.7f}, refgru y = {float(predict(tr.state)[0, 0]):.7f}")
     if not results:
-        lines.append("Keras is not installed, so the check could not run. Install it with: pip install 'refgru[keras]'")
+        lines.append(NO_KERAS.removeprefix("refgru: error: "))
         return lines, None
     return lines, all(results)
 
@@ -132,17 +138,30 @@ def _main(args) -> int:
         seed_trace().plot(args.plot)
         print(f"\nWrote the gate plot (z, r, hh, h over the 3 steps) to {args.plot}")
     if args.check:
+        if not any(_installed(module) for module, _ in KERAS_LIBS):
+            print(NO_KERAS, file=sys.stderr)
+            return 1
         print("\nChecking against Keras (this imports TensorFlow and takes a few seconds)...")
         lines, ok = keras_check()
         print("\n".join(lines))
-        return 1 if ok is False else 0
+        return 0 if ok else 1
     return 0
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a module set to None in sys.modules, or a broken parent package
+        return False
 
 
 def register(sub) -> None:
     parser = sub.add_parser("demo", help="explain the seed question's GRU weights and run it step by step",
                             description="Explain the three arrays of the seed question's GRU, trace a 3-step input "
-                                        "and print the Dense prediction. Needs only NumPy.")
+                                        "and print the Dense prediction. Needs only NumPy.",
+                            epilog="examples:\n  refgru demo\n  refgru demo --plot gates.png\n"
+                                   "  refgru demo --check      compare with Keras 3 and tf-keras (exit 1 without "
+                                   "them)", formatter_class=HelpFormatter)
     parser.add_argument("--plot", metavar="PNG", default=None,
                         help="write the gate plot to this file (needs matplotlib)")
     parser.add_argument("--check", action="store_true",

@@ -105,14 +105,15 @@ def plot_trace(trace, path: str | None = None, sequence: int = 0):
     """Plot ``z``, ``r``, ``hh`` and ``h`` of one sequence: line plots for small traces, heatmaps for large ones.
 
     Line plots (one line per unit) up to :data:`LINE_UNITS` units and :data:`LINE_STEPS` steps, heatmaps
-    (units x steps, one colour scale per gate) above; masked steps are shaded (hatched in heatmaps). Needs matplotlib
-    (``pip install 'refgru[plot]'``). Returns the ``matplotlib.figure.Figure``; with ``path``, also
-    writes it there (the format follows the file extension, e.g. ``.png``).
+    (units x steps, one colour scale per gate) above; masked steps are shaded (hatched in heatmaps). Needs
+    matplotlib (``pip install matplotlib``, or ``pip install '.[plot]'`` in a checkout). Returns the
+    ``matplotlib.figure.Figure``; with ``path``, also writes it there (the format follows the file extension).
     """
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise ImportError("plotting needs matplotlib: pip install 'refgru[plot]'") from None
+        raise ImportError("plotting needs matplotlib: pip install matplotlib (or pip install '.[plot]' "
+                          "from a refgru checkout)") from None
     s = trace.sequence(sequence)
     lines = trace.units <= LINE_UNITS and trace.steps <= LINE_STEPS
     fig = Figure(figsize=(10, 7) if lines else (12, 8), layout="constrained")
