@@ -9,7 +9,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from helpers import random_weights
 
 import refgru

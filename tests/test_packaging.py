@@ -50,7 +50,9 @@ def test_readme_opens_with_the_two_commands_ci_runs():
 def test_python_dash_m_and_one_line_errors():
     ok = subprocess.run([sys.executable, "-m", "refgru", "demo"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert ok.returncode == 0 and "W_z" in ok.stdout and "U_h" in ok.stdout
-    bad = subprocess.run([sys.executable, "-m", "refgru", "no-such-command"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "refgru", "no-such-command"], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
     assert bad.returncode != 0
     assert len(bad.stderr.strip().splitlines()) == 1 and "no-such-command" in bad.stderr
     assert "Traceback" not in bad.stderr

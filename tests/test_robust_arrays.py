@@ -15,7 +15,7 @@ from helpers import assert_close, raises, random_weights
 import refgru
 
 RNG = np.random.default_rng(11)
-W = random_weights(RNG, 3, 2)                                  # GRU(2) on 3 features, non-zero biases
+W = random_weights(RNG, 3, 2)  # GRU(2) on 3 features, non-zero biases
 X = RNG.normal(size=(2, 4, 3)).astype("float32")
 H0 = RNG.normal(size=(2, 2)).astype("float32")
 #: refgru's result on plain arrays: the layout and byte-order cases must reproduce it bit for bit (an
@@ -43,9 +43,13 @@ SPECIALS = [np.nan, np.inf, -np.inf]
 @pytest.mark.parametrize("index, name", [(0, "kernel"), (1, "recurrent_kernel"), (2, "bias")])
 def test_nonfinite_weights_refused(special, index, name):
     arrays = _with(index, special)
-    for call in (lambda: refgru.gru(X, arrays), lambda: refgru.GRUWeights.from_keras(arrays),
-                 lambda: refgru.gru_step(X[:, 0], H0, arrays), lambda: refgru.explain(arrays),
-                 lambda: refgru.trace(X[0], arrays)):
+    for call in (
+        lambda: refgru.gru(X, arrays),
+        lambda: refgru.GRUWeights.from_keras(arrays),
+        lambda: refgru.gru_step(X[:, 0], H0, arrays),
+        lambda: refgru.explain(arrays),
+        lambda: refgru.trace(X[0], arrays),
+    ):
         raises(f"{name}: expected finite values|NaN and|inf values", call)
 
 
@@ -62,10 +66,18 @@ def test_nonfinite_inputs_refused(special):
     raises("initial_state: expected finite values", refgru.gru, X, W, initial_state=h0)
     raises("h_tm1: expected finite values", refgru.gru_step, X[:, 0], h0, W)
     raises("d_output: expected finite values", refgru.gru_backward, X, W, h0)
-    raises("W: expected finite values", refgru.GRUWeights.from_onnx, np.full((1, 6, 3), special), np.zeros((1, 6, 2)), None, 1)
+    raises(
+        "W: expected finite values",
+        refgru.GRUWeights.from_onnx,
+        np.full((1, 6, 3), special),
+        np.zeros((1, 6, 2)),
+        None,
+        1,
+    )
 
 
 # --- empty axes -----------------------------------------------------------------------------------------
+
 
 def test_zero_steps_refused():
     raises("x: expected at least one time step|(2, 0, 3)", refgru.gru, X[:, :0], W)
@@ -103,15 +115,23 @@ def test_layouts_give_identical_results(layout):
     assert all(a.dtype.isnative for a in w.to_keras())
     np.testing.assert_array_equal(refgru.gru_step(x[:, 0], h0, weights), refgru.gru_step(X[:, 0], H0, W))
     np.testing.assert_array_equal(refgru.trace(x[0], weights).h, refgru.trace(X[0], W).h)
-    np.testing.assert_array_equal(refgru.gru_backward(x, weights, H0).d_kernel,
-                                  refgru.gru_backward(X, W, H0).d_kernel)
+    np.testing.assert_array_equal(refgru.gru_backward(x, weights, H0).d_kernel, refgru.gru_backward(X, W, H0).d_kernel)
 
 
 # --- dtypes and nested lists ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("bad, kind", [(X.astype(object), "dtype object"), (X.astype(complex), "complex"),
-                                       (np.zeros((2, 4, 3), "U1"), "<U1"), (np.zeros((2, 4, 3), "M8[s]"), "datetime64"),
-                                       ([[[1.0, None, 2.0]]], "dtype object"), ("abc", "<U3")])
+
+@pytest.mark.parametrize(
+    "bad, kind",
+    [
+        (X.astype(object), "dtype object"),
+        (X.astype(complex), "complex"),
+        (np.zeros((2, 4, 3), "U1"), "<U1"),
+        (np.zeros((2, 4, 3), "M8[s]"), "datetime64"),
+        ([[[1.0, None, 2.0]]], "dtype object"),
+        ("abc", "<U3"),
+    ],
+)
 def test_non_numeric_inputs_refused(bad, kind):
     raises(f"x: expected a numeric array|{kind}", refgru.gru, bad, W)
 
@@ -125,8 +145,9 @@ def test_lists_of_lists_work():
     """Nested lists are read as NumPy reads them (float64), so the result is float64 like NumPy's promotion.
     (A list ``initial_state`` is the Keras list of states, so one state is ``[H0.tolist()]``.)"""
     result = refgru.gru(X.tolist(), [a.tolist() for a in W], return_sequences=True, initial_state=[H0.tolist()])
-    expected = refgru.gru(X.astype("float64"), [a.astype("float64") for a in W], return_sequences=True,
-                          initial_state=H0.astype("float64"))
+    expected = refgru.gru(
+        X.astype("float64"), [a.astype("float64") for a in W], return_sequences=True, initial_state=H0.astype("float64")
+    )
     assert result.dtype == np.float64
     np.testing.assert_array_equal(result, expected)
     np.testing.assert_array_equal(refgru.gru(X.tolist(), W), refgru.gru(X.astype("float64"), W))
@@ -136,17 +157,29 @@ RAGGED = [[[1.0, 2.0, 3.0]], [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]]
 
 
 def test_ragged_lists_refused():
-    message = raises("x: expected a numeric array|a list of length 2|not a rectangular array|rows differ",
-                     refgru.gru, RAGGED, W)
+    message = raises(
+        "x: expected a numeric array|a list of length 2|not a rectangular array|rows differ", refgru.gru, RAGGED, W
+    )
     assert "inhomogeneous" not in message
-    raises("kernel: expected a floating-point array|not a rectangular array", refgru.gru, X,
-           [[[1.0], [2.0, 3.0]], W[1], W[2]])
+    raises(
+        "kernel: expected a floating-point array|not a rectangular array",
+        refgru.gru,
+        X,
+        [[[1.0], [2.0, 3.0]], W[1], W[2]],
+    )
     raises("mask: expected|not a rectangular array", refgru.gru, X, W, mask=[[1, 1, 1, 1], [1]])
     raises("initial_state: expected|not a rectangular array", refgru.gru, X, W, initial_state=[[[1.0, 2.0], [1.0]]])
     raises("x_t: expected|not a rectangular array", refgru.gru_step, [[1.0, 2.0, 3.0], [1.0]], H0, W)
     raises("x: expected|not a rectangular array", refgru.trace, [[1.0, 2.0, 3.0], [1.0]], W)
     raises("x: expected|not a rectangular array", refgru.gru_backward, RAGGED, W, H0)
-    raises("W: expected|not a rectangular array", refgru.GRUWeights.from_onnx, [[1.0], [1.0, 2.0]], np.zeros((1, 6, 2)), None, 1)
+    raises(
+        "W: expected|not a rectangular array",
+        refgru.GRUWeights.from_onnx,
+        [[1.0], [1.0, 2.0]],
+        np.zeros((1, 6, 2)),
+        None,
+        1,
+    )
 
 
 def test_bool_and_integer_inputs_are_cast():
@@ -160,6 +193,7 @@ def test_float_mask_with_nan_refused():
 
 
 # --- what Keras does in the same cases (pinned; the differences are documented) -------------------------
+
 
 @pytest.mark.parametrize("version", [3, 2])
 def test_keras_propagates_nan_where_refgru_refuses(keras_ref, version):
@@ -180,13 +214,18 @@ def test_keras_refuses_zero_steps(keras_ref, version):
 @pytest.mark.parametrize("layout", ["fortran", "strided", "big-endian"])
 def test_keras_agrees_on_layouts(keras_ref, version, layout):
     from helpers import assert_close
+
     x = LAYOUTS[layout](X)
-    assert_close(f"{layout} x", refgru.gru(x, W, return_sequences=True),
-                 keras_ref.keras_gru(version, W, x, return_sequences=True))
+    assert_close(
+        f"{layout} x",
+        refgru.gru(x, W, return_sequences=True),
+        keras_ref.keras_gru(version, W, x, return_sequences=True),
+    )
 
 
 def test_keras3_casts_bool_input(keras_ref):
     from helpers import assert_close
+
     assert_close("bool x", refgru.gru(X > 0, W), keras_ref.keras_gru(3, W, X > 0))
 
 
@@ -201,6 +240,7 @@ def test_keras_refuses_object_arrays(keras_ref, version):
 def test_empty_batch_matches_keras(keras_ref, version, return_sequences):
     """``B=0``: Keras's layer call returns empty outputs of the right shape, and so does refgru."""
     from helpers import assert_close
+
     expected = keras_ref.keras_gru(version, W, X[:0], return_sequences=return_sequences)
     assert expected.shape == ((0, 4, 2) if return_sequences else (0, 2))
     assert_close("B=0", refgru.gru(X[:0], W, return_sequences=return_sequences), expected)
@@ -217,4 +257,3 @@ def test_keras_cell_on_an_empty_batch(keras_ref, version):
     assert h.shape == (0, 2) and h.dtype == np.float32
     ours = refgru.gru_step(X[:0, 0], H0[:0], W)
     assert ours.shape == h.shape and ours.dtype == h.dtype
-

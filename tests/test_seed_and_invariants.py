@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import assert_close, random_weights
 from hypothesis import given
 from hypothesis import strategies as st
-
-from helpers import assert_close, random_weights
 
 import refgru
 from refgru import seed
@@ -15,11 +14,17 @@ from refgru import seed
 
 @pytest.mark.parametrize("version", [3, 2])
 def test_seed_question_model_matches_keras(version):
-    """GRU(units=2, input_shape=(3,1), activation='linear') + Dense(1) with the question's arrays and a zero (2, 6) bias."""
+    """GRU(units=2, input_shape=(3,1), activation='linear') + Dense(1): the question's arrays, a zero (2, 6) bias."""
     from keras_ref import LIBS
 
     lib = LIBS[version]
-    model = lib.Sequential([lib.layers.Input((3, 1)), lib.layers.GRU(units=2, activation="linear"), lib.layers.Dense(units=1, activation="linear")])
+    model = lib.Sequential(
+        [
+            lib.layers.Input((3, 1)),
+            lib.layers.GRU(units=2, activation="linear"),
+            lib.layers.Dense(units=1, activation="linear"),
+        ]
+    )
     assert [w.shape for w in model.layers[0].get_weights()] == [(1, 6), (2, 6), (2, 6)]
     model.layers[0].set_weights(seed.WEIGHTS)
     model.layers[1].set_weights([seed.DENSE_KERNEL, seed.DENSE_BIAS])
@@ -48,7 +53,12 @@ def test_batch_rows_are_independent(case):
     mask = rng.random(x.shape[:2]) > 0.3
     full = refgru.gru(x, weights, mask=mask, return_sequences=True)
     for i in range(x.shape[0]):
-        np.testing.assert_allclose(refgru.gru(x[i : i + 1], weights, mask=mask[i : i + 1], return_sequences=True), full[i : i + 1], rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(
+            refgru.gru(x[i : i + 1], weights, mask=mask[i : i + 1], return_sequences=True),
+            full[i : i + 1],
+            rtol=1e-6,
+            atol=1e-6,
+        )
 
 
 @given(cases())
@@ -90,7 +100,7 @@ def test_weights_round_trip_bit_identical(case):
     _, weights, _ = case
     back = refgru.GRUWeights.from_keras(weights).to_keras()
     assert len(back) == len(weights)
-    for a, b in zip(back, weights):
+    for a, b in zip(back, weights, strict=True):
         assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
 
 

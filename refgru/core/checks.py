@@ -153,4 +153,5 @@ def check_upstream(name: str, value: object, shape: tuple[int, ...], what: str, 
     return array.astype(dtype, copy=False)
 
 
-__all__ = ["as_float_array", "as_numeric", "check_choice", "check_flag", "check_gru_arrays", "check_index", "check_initial_state", "check_input", "check_mask", "check_upstream"]
+__all__ = ["as_float_array", "as_numeric", "check_choice", "check_flag", "check_gru_arrays", "check_index",
+           "check_initial_state", "check_input", "check_mask", "check_upstream"]

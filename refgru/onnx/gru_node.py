@@ -12,9 +12,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..core.checks import check_choice
 from ..activations import check_keras_version
 from ..convert import KerasArrays, to_onnx
+from ..core.checks import check_choice
 from ..errors import error
 from .activations import ONNX_ACTIVATIONS, ONNX_GRU_FUNCTIONS
 from .graph import OnnxGraph
