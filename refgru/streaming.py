@@ -177,6 +177,16 @@ class ArrayReader:
             yield start, _slice(self.x, start, start + rows)
 
 
+def _rebuild(template: Any, arrays: Any) -> Any:
+    """``template``'s nesting of dicts, lists and tuples (states of stacked cells are nested) with the next
+    arrays of ``arrays`` as its leaves, in the order :func:`result_parts` lists them."""
+    if isinstance(template, dict):
+        return {key: _rebuild(value, arrays) for key, value in template.items()}
+    if isinstance(template, (list, tuple)):
+        return type(template)(_rebuild(value, arrays) for value in template)
+    return next(arrays)
+
+
 class ArrayWriter:
     """Outputs gathered in memory into arrays allocated once; :attr:`result` has the structure of one batch's."""
 
@@ -196,11 +206,7 @@ class ArrayWriter:
         self.done += len(parts[0][1])
 
     def close(self) -> None:
-        arrays = self.arrays
-        if isinstance(self.kind, dict):
-            self.result = dict(zip(self.kind, arrays, strict=True))
-        else:
-            self.result = type(self.kind)(arrays) if self.kind is not None else arrays[0]
+        self.result = _rebuild(self.kind, iter(self.arrays)) if self.kind is not None else self.arrays[0]
 
     def abort(self) -> None:
         self.arrays = None

@@ -7,7 +7,6 @@ either Keras raises ImportError loads every file with refgru and runs the same i
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -37,28 +36,11 @@ def attention_zoo_runs(tmp_path_factory):
     """``(refgru results, Keras results)`` by ``<lib>/<model><ext>`` id (see ``model_runs``)."""
     for name in ("keras", "tf_keras", "h5py"):
         pytest.importorskip(name)
-    import model_runs
-    from test_model_zoo import _start, _wait
+    from test_model_zoo import run_zoo
 
     directory = str(tmp_path_factory.mktemp("attention_zoo"))
-    procs = [_start([sys.executable, "-c", BUILDER, lib, directory], os.path.join(directory, f"{lib}.log"))
-             for lib in LIBS]
-    for proc in procs:
-        _wait(proc)
-    jobs, expected = [], {}
-    for lib in LIBS:
-        with open(os.path.join(directory, f"{lib}-jobs.json")) as handle:
-            jobs += json.load(handle)
-        with np.load(os.path.join(directory, f"{lib}-expected.npz"), allow_pickle=False) as data:
-            expected.update({k: data[k] for k in data.files})
-    manifest, out = os.path.join(directory, "manifest.json"), os.path.join(directory, "numpy.npz")
-    with open(manifest, "w") as handle:
-        json.dump(jobs, handle)
-    code = model_runs.BLOCKER + f"sys.path.insert(0, {HERE!r})\nimport model_runs\n" \
-                                f"model_runs.numpy_side({manifest!r}, {out!r})\n"
-    _wait(_start([sys.executable, "-c", code], os.path.join(directory, "numpy.log")))
-    with np.load(out, allow_pickle=False) as data:
-        return {k: data[k] for k in data.files}, expected
+    results, expected, _ = run_zoo(directory, {lib: [sys.executable, "-c", BUILDER, lib, directory] for lib in LIBS})
+    return results, expected
 
 
 def test_numpy_side_never_imported_tensorflow(attention_zoo_runs):

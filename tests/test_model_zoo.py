@@ -76,19 +76,14 @@ def _wait(started: tuple[subprocess.Popen, str]) -> None:
             pytest.fail(f"{' '.join(proc.args[:3])} failed ({proc.returncode}):\n{handle.read()[-4000:]}")
 
 
-@pytest.fixture(scope="module")
-def zoo(tmp_path_factory):
-    """``(results, expected, jobs)``: refgru's and Keras's outputs by id, and the job list."""
-    directory = str(tmp_path_factory.mktemp("zoo"))
-    groups = dict(zip("ab", split_work(), strict=False))
-    procs = [
-        _start([sys.executable, "model_runs.py", directory, group, *work], os.path.join(directory, f"{group}.log"))
-        for group, work in groups.items()
-    ]
+def run_zoo(directory: str, builders: dict[str, list[str]]) -> tuple[dict, dict, list]:
+    """Run the Keras-side ``builders`` (``group -> command``, in parallel), then refgru on every file they saved
+    in ONE process where TensorFlow and Keras cannot be imported. Returns ``(results, expected, jobs)``."""
+    procs = [_start(cmd, os.path.join(directory, f"{group}.log")) for group, cmd in builders.items()]
     for proc in procs:
         _wait(proc)
     jobs, expected = [], {}
-    for group in groups:
+    for group in builders:
         with open(os.path.join(directory, f"{group}-jobs.json")) as handle:
             jobs += json.load(handle)
         with np.load(os.path.join(directory, f"{group}-expected.npz"), allow_pickle=False) as data:
@@ -103,6 +98,16 @@ def zoo(tmp_path_factory):
     _wait(_start([sys.executable, "-c", code], os.path.join(directory, "numpy.log")))
     with np.load(out, allow_pickle=False) as data:
         results = {k: data[k] for k in data.files}
+    return results, expected, jobs
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    """``(results, expected, jobs)``: refgru's and Keras's outputs by id, and the job list."""
+    directory = str(tmp_path_factory.mktemp("zoo"))
+    groups = dict(zip("ab", split_work(), strict=False))
+    builders = {group: [sys.executable, "model_runs.py", directory, group, *work] for group, work in groups.items()}
+    results, expected, jobs = run_zoo(directory, builders)
     return results, expected, {job["id"]: job for job in jobs}, directory
 
 

@@ -8,8 +8,6 @@ Each test compares one file's numbers (float32 1e-5, float64 1e-10) and output s
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 
 import numpy as np
@@ -23,7 +21,7 @@ import model_runs  # noqa: E402
 import rnn_zoo  # noqa: E402
 from helpers import assert_close, relative_error  # noqa: E402
 from model_zoo import FORMATS  # noqa: E402
-from test_model_zoo import HERE, _start, _wait  # noqa: E402
+from test_model_zoo import run_zoo  # noqa: E402
 
 WORST: dict[str, float] = {}
 
@@ -39,24 +37,8 @@ def zoo(tmp_path_factory):
     """``(results, expected)``: refgru's and Keras's outputs by id."""
     directory = str(tmp_path_factory.mktemp("rnn_zoo"))
     groups = dict(zip("ab", split_work(), strict=True))
-    procs = [_start([sys.executable, "rnn_zoo.py", directory, group, *work], os.path.join(directory, f"{group}.log"))
-             for group, work in groups.items()]
-    for proc in procs:
-        _wait(proc)
-    jobs, expected = [], {}
-    for group in groups:
-        with open(os.path.join(directory, f"{group}-jobs.json")) as handle:
-            jobs += json.load(handle)
-        with np.load(os.path.join(directory, f"{group}-expected.npz"), allow_pickle=False) as data:
-            expected.update({k: data[k] for k in data.files})
-    manifest, out = os.path.join(directory, "manifest.json"), os.path.join(directory, "numpy.npz")
-    with open(manifest, "w") as handle:
-        json.dump(jobs, handle)
-    code = (model_runs.BLOCKER
-            + f"sys.path.insert(0, {HERE!r})\nimport model_runs\nmodel_runs.numpy_side({manifest!r}, {out!r})\n")
-    _wait(_start([sys.executable, "-c", code], os.path.join(directory, "numpy.log")))
-    with np.load(out, allow_pickle=False) as data:
-        results = {k: data[k] for k in data.files}
+    builders = {group: [sys.executable, "rnn_zoo.py", directory, group, *work] for group, work in groups.items()}
+    results, expected, _ = run_zoo(directory, builders)
     yield results, expected
     print("\n" + "\n".join(f"max relative difference {v:9.3g}  {k}" for k, v in sorted(WORST.items())))
 

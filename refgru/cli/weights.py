@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import error, quote
-from .io import WEIGHT_KEYS, load_weights_npz, read_numpy
+from .io import WEIGHT_KEYS, load_weights_npz, read_npz
 
 #: The archive member that holds the options.
 OPTIONS_KEY = "refgru_options"
@@ -61,9 +61,8 @@ def parse_options(text: str, argument: str) -> dict:
 
 def load_weights_file(path: str, argument: str = "FILE") -> tuple[list[np.ndarray], dict | None]:
     """``(get_weights() arrays, options or None)`` from an ``.npz``; options only when the file holds them."""
-    archive = read_numpy(argument, path, ".npz")
-    if isinstance(archive, np.lib.npyio.NpzFile):
-        with archive:
+    if str(path).lower().endswith(".npz"):
+        with read_npz(argument, path) as archive:
             has_options = OPTIONS_KEY in archive.files
             if has_options:
                 info = archive.zip.getinfo(f"{OPTIONS_KEY}.npy")
@@ -80,8 +79,6 @@ def load_weights_file(path: str, argument: str = "FILE") -> tuple[list[np.ndarra
                         return [archive[name] for name in names if name in keys], options
                 raise error(argument, f"an .npz with keys {'/'.join(WEIGHT_KEYS[0])} next to {OPTIONS_KEY}",
                             got=f"keys {quote(sorted(keys))}")
-    else:
-        archive.close() if hasattr(archive, "close") else None
     return load_weights_npz(path, argument), None
 
 

@@ -30,12 +30,18 @@ def result_parts(result: Any, names: list[str] | None) -> list[tuple[str, np.nda
     A dict keeps its keys; one array is named ``names[0]`` (or ``output``); the outputs of a list or tuple
     are ``<name>_<index>`` (``gru_0, head_1``), unique even when one layer gives several outputs."""
     if isinstance(result, dict):
-        return [(str(k), np.asarray(v)) for k, v in result.items()]
+        return [part for k, v in result.items() for part in _nested(str(k), v)]
     if not isinstance(result, (list, tuple)):
         return [(names[0] if names else "output", np.asarray(result))]
-    arrays = list(result)
-    labels = [f"{names[i] if names and i < len(names) else 'output'}_{i}" for i in range(len(arrays))]
-    return [(n, np.asarray(a)) for n, a in zip(labels, arrays, strict=True)]
+    labels = [f"{names[i] if names and i < len(names) else 'output'}_{i}" for i in range(len(result))]
+    return [part for label, value in zip(labels, result, strict=True) for part in _nested(label, value)]
+
+
+def _nested(label: str, value: Any) -> list[tuple[str, np.ndarray]]:
+    """One output, flattened: the states of stacked cells are a nested list, ``<label>_<index>`` each."""
+    if isinstance(value, (list, tuple)):
+        return [part for i, v in enumerate(value) for part in _nested(f"{label}_{i}", v)]
+    return [(label, np.asarray(value))]
 
 
 class _NpyOut:
