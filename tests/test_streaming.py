@@ -117,6 +117,7 @@ def test_pick_batch_size(model):
 
 
 def test_stateful_model_keeps_row_order_and_is_refused_where_it_must_be(tmp_path):
+    pytest.importorskip("dask")  # the refusal under Dask needs it
     stateful = refgru.load_model(model_file(tmp_path, batch_shape=(2, 4, 3), stateful=True))
     got = st.predict_arrays(stateful.predict, X[:8], 2, verbose=0)
     stateful.reset_states()
@@ -160,6 +161,7 @@ def test_progress_on_stderr(monkeypatch, verbose, tty, shown):
 
 
 def test_bad_arguments_are_one_line_errors(model):
+    pytest.importorskip("dask")  # one of the calls is predict_dask
     for call, match in [(lambda: st.predict_arrays(model.predict, X, 0), "batch_size: expected a positive int"),
                         (lambda: st.predict_arrays(model.predict, X, 5, verbose="yes"), "verbose: expected"),
                         (lambda: st.pick_batch_size(0), "budget_bytes: expected a positive number"),

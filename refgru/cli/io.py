@@ -62,8 +62,8 @@ def read_npz(argument: str, path: str) -> np.lib.npyio.NpzFile:
     except (zipfile.BadZipFile, ValueError):
         raise error(argument, "an .npz (zip) file", got="a file that is not one") from None
     if declared > MAX_CLI_BYTES:
-        raise error(argument, f"an .npz of at most {MAX_CLI_BYTES} bytes (MAX_CLI_BYTES)",
-                    got=f"{quote(path)} declaring {declared} bytes")
+        raise error(argument, f"arrays of at most {MAX_CLI_BYTES >> 20} MB in all",
+                    got=f"headers declaring {declared / 2**20:.4g} MB in {str(path)!r}")
     try:
         return np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
