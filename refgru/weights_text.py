@@ -104,7 +104,7 @@ def infer_gru(arrays: list[np.ndarray]) -> dict:
         ``reset_after`` is ``None`` without a bias, where the arrays cannot tell (Keras's default is True).
         ``GRUWeights.from_keras(arrays, reset_after=...)`` accepts the arrays with these options.
     """
-    from . import GRUWeights  # the one place the shape rules live
+    from .core.weights import GRUWeights  # the one place the shape rules live
 
     if isinstance(arrays, dict):
         raise error("arrays", "the list get_weights() returns, [kernel, recurrent_kernel(, bias)]",

@@ -129,3 +129,12 @@ def test_masks_follow_compute_mask():
         assert _build(class_name, cfg, weights).compute_mask(x, mask) is None, class_name
     for class_name, cfg, weights in kept:
         assert _build(class_name, cfg, weights).compute_mask(x, mask) is mask, class_name
+
+
+def test_the_config_sweep_covers_every_registered_class():
+    """tests/test_config_sweep.py sweeps one Keras layer of each class in its table: the table must name them all."""
+    from sweep_table import ALIASES, HANDMADE, LAYERS
+
+    from refgru.model import REGISTRY  # noqa: F401  (load fills the registry)
+
+    assert set(REGISTRY) == set(LAYERS) | set(HANDMADE) | set(ALIASES)

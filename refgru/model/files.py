@@ -18,7 +18,6 @@ No pickle is ever loaded, no other file is opened, no process is spawned.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
@@ -26,12 +25,13 @@ import re
 import stat
 import zipfile
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 
 from ..errors import RefgruError, describe
 from .config import Entry
+from .guard import guard
 from .registry import KERAS_VAR_GROUPS, escape
 
 ZIP_MAGIC, HDF5_MAGIC = b"PK\x03\x04", b"\x89HDF\r\n\x1a\n"
@@ -99,22 +99,6 @@ def _json(text: bytes | str, what: str) -> Any:
     if _depth(value, MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH:
         raise RefgruError(f"{what}: expected JSON nested at most {MAX_CONFIG_DEPTH} deep, got deeper nesting")
     return value
-
-
-@contextlib.contextmanager
-def guard(what: str) -> Iterator[None]:
-    """Turn any error of the parser on a damaged file into one :class:`RefgruError` naming ``what``.
-
-    pyfive is a parser of untrusted bytes: what it raises on a file it does not expect (``struct.error``,
-    ``AssertionError``, ``KeyError``, ``RecursionError``...) says only that the file is damaged."""
-    try:
-        yield
-    except RefgruError:
-        raise
-    except Exception as exc:  # noqa: BLE001  (every parser failure means the same thing: a damaged file)
-        reason = (str(exc).splitlines() or [""])[0][:160] or "no detail"
-        raise RefgruError(f"{what}: expected a readable HDF5 file, got a damaged one "
-                          f"({type(exc).__name__}: {reason!r})") from None
 
 
 def _attr_list(h5: Any, group: Any, name: str) -> list[str]:

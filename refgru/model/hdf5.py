@@ -29,7 +29,7 @@ import numpy as np
 from pyfive.misc_low_level import SuperBlock
 
 from ..errors import RefgruError
-from .files import guard
+from .guard import guard
 from .hdf5_data import EXTERNAL_FILES_MSG, FILTERS, LAYOUT_MSG, check_dataset, read_data
 from .hdf5_objects import GROUP_MSGS, Foreign, HeapBudget, Objects, check_attribute, plain_value
 
