@@ -181,8 +181,8 @@ def test_index_shows_equations_and_gate_plots(rendered):
     page = rendered[0]["index"]
     assert page["arithmatex"] >= 10 and page["math"] >= page["arithmatex"]
     plots = {image["src"]: (image["width"], image["height"]) for image in page["images"]}
-    assert plots.get("img/seed_gates.png") == (900, 600), plots
-    assert plots.get("img/long_sequence_gates.png") == (900, 600), plots
+    assert plots.get("img/seed_gates.png") == (1000, 700), plots  # line plots (refgru.teach.plot)
+    assert plots.get("img/long_sequence_gates.png") == (1200, 800), plots  # heatmaps
 
 
 def test_notebook_page_is_executed_and_typeset(rendered):

@@ -18,6 +18,7 @@ from .registry import (
     check_weights,
     layer_dtype,
     layer_policy,
+    policy_config,
     register,
     variable,
     where,
@@ -168,10 +169,8 @@ def embedding(cfg, weights, ctx):
     """``Embedding``; Keras 2.0 saved ``dtype: "int32"``, its input's dtype: its embeddings are float32."""
     shape = (int(cfg["input_dim"]), int(cfg["output_dim"]))
     (table,) = check_weights(cfg, "Embedding", weights, [("embeddings", shape)])
-    dtype = cfg.get("dtype")
-    keras_2_0 = isinstance(dtype, str) and dtype.startswith(("int", "uint"))
     # the table is cast to the compute dtype, as Keras casts the lookup
-    return Embedding(cfg, variable({**cfg, "dtype": "float32"} if keras_2_0 else cfg, table))
+    return Embedding(cfg, variable(policy_config("Embedding", cfg), table))
 
 
 def _fold(op, xs):

@@ -157,7 +157,18 @@ def build(spec: dict, weights: Sequence[np.ndarray], ctx: Context) -> Layer:
         raise RefgruError(f"{where(cfg, class_name)} config: expected the keys and values Keras saves for "
                           f"{class_name}, got a config it cannot be built from ({type(exc).__name__}: {exc})") from None
     layer.class_name = class_name
-    return layer if class_name == "InputLayer" else wrap(layer, layer_policy(cfg))  # an input's dtype is no policy
+    if class_name == "InputLayer":  # an input's dtype is no policy
+        return layer
+    return wrap(layer, layer_policy(policy_config(class_name, cfg)))
+
+
+def policy_config(class_name: str, cfg: dict) -> dict:
+    """``cfg`` with the ``dtype`` that describes the layer's computation. Keras 2.0 saved an ``Embedding``'s
+    ``dtype`` as its *input's* (``"int32"``); its embeddings are float32, so that dtype reads as float32."""
+    dtype = cfg.get("dtype")
+    if class_name == "Embedding" and isinstance(dtype, str) and dtype.startswith(("int", "uint")):
+        return {**cfg, "dtype": "float32"}
+    return cfg
 
 
 def weights_mismatch(message: str, expected: list[tuple[str, tuple]]) -> RefgruError:
