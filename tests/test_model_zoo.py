@@ -120,7 +120,11 @@ def test_numpy_side_never_imported_tensorflow(zoo):
 @pytest.mark.parametrize("key", model_zoo.zoo_ids() + LEGACY_IDS)
 def test_matches_keras(zoo, key):
     """Numbers (float32 1e-5, float64 1e-10) and output structure equal Keras's for this file."""
-    results, expected = zoo[0], zoo[1]
+    check_against_keras(zoo[0], zoo[1], key)
+
+
+def check_against_keras(results: dict, expected: dict, key: str) -> list[str]:
+    """Assert that refgru's outputs for file ``key`` have Keras's structure and numbers; return the leaf ids."""
     assert f"{key}|sig" in expected, f"{key}: Keras built no expected result"
     assert f"{key}|error" not in results, f"{key}: refgru failed: {results.get(f'{key}|error')}"
     assert str(results[f"{key}|sig"]) == str(expected[f"{key}|sig"]), f"{key}: output structure differs"
@@ -128,6 +132,7 @@ def test_matches_keras(zoo, key):
     assert leaves
     for leaf in leaves:
         assert_close(leaf, results[leaf], expected[leaf])
+    return leaves
 
 
 @pytest.mark.parametrize("name", list(model_legacy.ERRORS))

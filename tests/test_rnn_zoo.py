@@ -19,9 +19,9 @@ pytest.importorskip("h5py")
 
 import model_runs  # noqa: E402
 import rnn_zoo  # noqa: E402
-from helpers import assert_close, relative_error  # noqa: E402
+from helpers import relative_error  # noqa: E402
 from model_zoo import FORMATS  # noqa: E402
-from test_model_zoo import run_zoo  # noqa: E402
+from test_model_zoo import check_against_keras, run_zoo  # noqa: E402
 
 WORST: dict[str, float] = {}
 
@@ -53,13 +53,7 @@ def test_numpy_side_never_imported_tensorflow(zoo):
 def test_matches_keras(zoo, key):
     """Numbers (float32 1e-5, float64 1e-10) and output structure equal Keras's for this file."""
     results, expected = zoo
-    assert f"{key}|sig" in expected, f"{key}: Keras built no expected result"
-    assert f"{key}|error" not in results, f"{key}: refgru failed: {results.get(f'{key}|error')}"
-    assert str(results[f"{key}|sig"]) == str(expected[f"{key}|sig"]), f"{key}: output structure differs"
-    leaves = [k for k in expected if k.startswith(f"{key}|") and not k.endswith("|sig")]
-    assert leaves
-    for leaf in leaves:
-        assert_close(leaf, results[leaf], expected[leaf])
+    for leaf in check_against_keras(results, expected, key):
         name = f"{key.split('/')[1].split('.')[0]} {expected[leaf].dtype}"
         WORST[name] = max(WORST.get(name, 0.0), relative_error(results[leaf], expected[leaf])[0])
 

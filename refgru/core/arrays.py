@@ -13,8 +13,35 @@ from ..errors import error
 from .checks import check_gru_arrays
 
 
+class LayerArrays:
+    """What any recurrent layer's ``kernel (F, G*u)``, ``recurrent_kernel (u, G*u)`` and ``bias`` tell about it:
+    shared by :class:`KerasArrays` (and so :class:`refgru.GRUWeights`) and the LSTM/SimpleRNN weights."""
+
+    __slots__ = ()
+
+    @property
+    def units(self) -> int:
+        return self.recurrent_kernel.shape[0]
+
+    @property
+    def input_dim(self) -> int:
+        return self.kernel.shape[0]
+
+    @property
+    def use_bias(self) -> bool:
+        return self.bias is not None
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.kernel.dtype
+
+    def to_keras(self) -> list[np.ndarray]:
+        """The list for ``set_weights()``: copies bit-identical to the arrays held."""
+        return [a.copy() for a in (self.kernel, self.recurrent_kernel, self.bias) if a is not None]
+
+
 @dataclass(frozen=True, eq=False)
-class KerasArrays:
+class KerasArrays(LayerArrays):
     """The arrays of one Keras GRU layer, checked (read-only copies); what every converter takes and returns.
 
     ``kernel (F, 3u)``, ``recurrent_kernel (u, 3u)``, ``bias`` ``(2, 3u)`` / ``(3u,)`` / ``None``, and
@@ -44,14 +71,6 @@ class KerasArrays:
         return cls(*weights)
 
     @property
-    def units(self) -> int:
-        return self.recurrent_kernel.shape[0]
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.kernel.dtype
-
-    @property
     def input_bias(self) -> np.ndarray | None:
         """``(3u,)`` = ``[b_z | b_r | b_h]``; ``None`` without a bias."""
         return None if self.bias is None else self.bias[0] if self.reset_after else self.bias
@@ -61,9 +80,6 @@ class KerasArrays:
         """``(3u,)`` = ``[rb_z | rb_r | rb_h]``; only with ``reset_after`` and a bias."""
         return self.bias[1] if self.bias is not None and self.reset_after else None
 
-    def to_keras(self) -> list[np.ndarray]:
-        """The list for ``GRU.set_weights()``: copies bit-identical to the arrays held."""
-        return [a.copy() for a in (self.kernel, self.recurrent_kernel, self.bias) if a is not None]
 
     def __repr__(self) -> str:
         bias = "None" if self.bias is None else str(self.bias.shape)
@@ -77,4 +93,4 @@ def is_keras_list(weights: object) -> bool:
     return arrays and len(weights) in (2, 3)
 
 
-__all__ = ["KerasArrays", "is_keras_list"]
+__all__ = ["KerasArrays", "LayerArrays", "is_keras_list"]

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..convert.torch import param_array, param_suffix
 from ..errors import describe, error
+from .arrays import LayerArrays
 from .checks import as_numeric
 
 
@@ -41,7 +42,7 @@ def _frozen(name: str, value: object) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class BlockWeights:
+class BlockWeights(LayerArrays):
     """``kernel (F, G*u)``, ``recurrent_kernel (u, G*u)``, ``bias (G*u,)`` or ``None``, with ``G = len(GATES)``.
 
     Subclasses set ``LAYER`` (the Keras class name), ``TORCH_MODULE`` (its torch counterpart),
@@ -94,26 +95,6 @@ class BlockWeights:
             raise error("weights", "2 arrays (use_bias=False) or 3 arrays (kernel, recurrent_kernel, bias)",
                         got=f"{len(weights)} arrays")
         return cls(weights[0], weights[1], weights[2] if len(weights) == 3 else None)
-
-    def to_keras(self) -> list[np.ndarray]:
-        """The list for ``set_weights()``: copies bit-identical to the arrays given."""
-        return [a.copy() for a in (self.kernel, self.recurrent_kernel, self.bias) if a is not None]
-
-    @property
-    def units(self) -> int:
-        return self.recurrent_kernel.shape[0]
-
-    @property
-    def input_dim(self) -> int:
-        return self.kernel.shape[0]
-
-    @property
-    def use_bias(self) -> bool:
-        return self.bias is not None
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.kernel.dtype
 
     def block(self, array: np.ndarray | None, gate: str) -> np.ndarray | None:
         """The column block of ``gate`` in ``kernel``, ``recurrent_kernel`` or ``bias``, as a read-only view."""

@@ -113,19 +113,6 @@ class GRUWeights(KerasArrays, NamedSlices):
         bias = weights[2] if len(weights) == 3 else None
         return cls(weights[0], weights[1], bias, reset_after)
 
-
-
-    @property
-    def input_dim(self) -> int:
-        return self.kernel.shape[0]
-
-    @property
-    def use_bias(self) -> bool:
-        return self.bias is not None
-
-
-
-
     def __repr__(self) -> str:
         bias = "None" if self.bias is None else str(self.bias.shape)
         return (f"GRUWeights(units={self.units}, input_dim={self.input_dim}, reset_after={self.reset_after}, "
