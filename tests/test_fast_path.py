@@ -30,7 +30,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import refgru
-from refgru.core import api, fused
+from refgru.core import api, columns, fused
 from refgru.core.activations import sigmoid
 from refgru.core.cell import CellKernel
 from refgru.core.masking import make_schedule
@@ -114,7 +114,7 @@ def test_saturated_gates_no_warnings(reset_after, fuse_inputs):
 
 
 class _DtypeSpy:
-    """Stands in for ``numpy`` inside refgru.core.fused and records the dtype of every array each call touches."""
+    """Stands in for ``numpy`` in refgru.core.fused and .columns; records the dtype of every array each call touches."""
 
     WATCHED = ("dot", "matmul", "add", "subtract", "divide", "exp", "tanh", "copyto", "empty", "zeros", "ones_like")
 
@@ -148,6 +148,7 @@ def test_float32_stays_float32(monkeypatch, reset_after, fuse_inputs):
         assert array is None or array.dtype == np.float32, f"{name} is {array.dtype}"
     spy = _DtypeSpy()
     monkeypatch.setattr(fused, "np", spy)
+    monkeypatch.setattr(columns, "np", spy)
     x = rng.normal(size=(2, 5, 3)).astype(np.float32)
     mask = rng.random((2, 5)) > 0.3
     schedule = make_schedule(x, mask, go_backwards=False, return_sequences=True, zero_output_for_mask=False)

@@ -3,7 +3,7 @@
 :class:`FusedKernel` is a step kernel of :func:`refgru.core.sequence.run` (which applies masks and
 directions; this module has no sequence rules). It computes what :func:`refgru.core.cell.cell`
 computes, step after step, rearranged so that a step is about ten NumPy calls on preallocated
-buffers, with no allocation and no copy between steps:
+buffers, with no allocation and no copy between steps. For one sequence of a small layer:
 
 1. **One matmul gives every linear part of a step.** The weights are fused column-wise into
    ``[-a_r | -a_z | a_z | hU_h | x_h]``, where ``a_r = x_r + rec_r`` and ``a_z = x_z + rec_z`` are the
@@ -14,11 +14,13 @@ buffers, with no allocation and no copy between steps:
 3. **The update is one product and one sum.** ``[z | 1 - z] * [h_tm1 | hh]``, whose two halves are
    added straight into the next step's ``h_tm1`` slot.
 
-When the batch or the layer is large, arithmetic costs more than NumPy calls and columns are no
-longer free, so the inputs are not fused: ``[-x_r | -x_z | x_h]`` is projected for a chunk of steps
-in one big matmul, the step matmul is ``[1 | h_tm1] @ [rb; U]`` = ``[-rec_r | -rec_z | hU_h]``, and
-``1 - z`` is one subtraction. Either way the inputs go through in chunks, so with
-``return_sequences=False`` the memory used does not grow with T.
+That is eight NumPy calls per step, the fewest of any layout, and it is used for one sequence of a
+small layer (``B = 1``, :data:`FUSE_INPUTS_MAX_MACS`), where a step costs its number of calls. Everywhere
+else arithmetic costs more than calls and the step's arrays must be contiguous (a column slice of
+``g`` is a strided array, measured 2-4x slower per call for ``B > 1``), so the inputs are not fused
+and the loop runs in the column layout of :mod:`refgru.core.columns`. Either way the inputs go
+through in chunks, so with ``return_sequences=False`` the memory used does not grow with T, and
+without a mask the batch may be split across threads (:mod:`refgru.core.threads`).
 
 The numbers differ from :func:`refgru.core.cell.cell` only by rounding: this sigmoid is ``1 / (1 + exp(-a))``
 for both signs of ``a`` (refgru's uses ``e / (1 + e)`` with ``e = exp(a)`` when ``a < 0``), matmuls sum in
@@ -35,12 +37,15 @@ from typing import Iterator
 
 import numpy as np
 
+from . import threads
 from .cell import PROJECTION_CHUNK_ELEMENTS
+from .columns import column_loop, fuse_columns
 from .weights import GRUWeights
 
-#: Inputs are fused into the step matmul while ``B * u * (input_dim + u)`` is at most this: small layers,
-#: where a step costs its number of NumPy calls rather than its arithmetic.
-FUSE_INPUTS_MAX_MACS = 1 << 17
+#: Inputs are fused into the step matmul for ``B = 1`` while ``u * (input_dim + u)`` is at most this: small
+#: layers, where a step costs its number of NumPy calls rather than its arithmetic (benchmarks/: at
+#: ``B = 2`` the column layout is already faster, 5.0 against 7.6 µs per step at ``(T, D, H) = (500, 8, 32)``).
+FUSE_INPUTS_MAX_MACS = 1 << 14
 
 
 @dataclass(frozen=True)
@@ -48,14 +53,15 @@ class FusedWeights:
     """The weights rearranged for the fast loop, every array in the compute dtype.
 
     Attributes:
-        fuse_inputs: whether ``x_t`` is part of the step operand, or projected per chunk.
-        step_kernel: ``(d + 1 + u, k)`` with rows ``[W (only when fused, d = input_dim); bias; U]``
-            and columns ``[-a_r | -a_z | a_z | hU_h | x_h]`` when fused, else ``[-rec_r | -rec_z | hU_h]``;
-            ``hU_h`` only with ``reset_after``.
-        input_kernel, input_bias: ``(input_dim, 3u)`` and ``(3u,)`` giving ``[-x_r | -x_z | x_h]`` when
-            not fused, else ``None``.
-        candidate_kernel: ``U_h`` ``(u, u)`` for ``reset_after=False``, where ``hh`` needs
-            ``(r * h_tm1) @ U_h``; ``None`` with ``reset_after``.
+        fuse_inputs: whether ``x_t`` is part of the step operand (the row layout), or projected per
+            chunk (the column layout, :func:`refgru.core.columns.fuse_columns` gives its arrays).
+        step_kernel: fused, ``(d + 1 + u, k)`` with rows ``[W; b + rb; U]`` (``d = input_dim``) and
+            columns ``[-a_r | -a_z | a_z | hU_h | x_h]`` (``hU_h`` only with ``reset_after``); in columns,
+            ``(k, u + 1)`` with rows ``[-rec_r; -rec_z; hU_h]`` and the recurrent biases last.
+        input_kernel, input_bias: in columns, ``(3u, input_dim)`` and ``(3u, 1)`` giving
+            ``[-x_r; -x_z; x_h]``; ``None`` when fused.
+        candidate_kernel: ``U_h`` ``(u, u)`` (fused) or ``U_h^T`` (columns) for ``reset_after=False``,
+            where ``hh`` needs ``(r * h_tm1) @ U_h``; ``None`` with ``reset_after``.
     """
 
     fuse_inputs: bool
@@ -67,6 +73,8 @@ class FusedWeights:
 
 def fuse(w: GRUWeights, dtype: np.dtype, fuse_inputs: bool) -> FusedWeights:
     """Rearrange ``w`` as :class:`FusedWeights` in ``dtype`` (see the module docstring)."""
+    if not fuse_inputs:
+        return FusedWeights(False, *fuse_columns(w, dtype))
     u, d = w.units, w.input_dim
     no_bias = np.zeros(3 * u, dtype)
     b = no_bias if w.input_bias is None else w.input_bias
@@ -81,13 +89,9 @@ def fuse(w: GRUWeights, dtype: np.dtype, fuse_inputs: bool) -> FusedWeights:
     for block in hU_h:
         block[x_rows], block[b_row] = 0, 0                           # [0; 0; rb_h; U_h]
     candidate = None if w.reset_after else np.ascontiguousarray(w.U_h, dtype=dtype)
-    if fuse_inputs:
-        cols = np.hstack([-s_r, -s_z, s_z, *hU_h, x_h])
-        step = np.vstack([cols[x_rows], cols[b_row] + cols[rb_row], cols[u_rows]])
-        return FusedWeights(True, step, None, None, candidate)
-    inputs = np.hstack([-s_r, -s_z, x_h])
-    step = np.hstack([-s_r, -s_z, *hU_h])[rb_row:]
-    return FusedWeights(False, step, np.ascontiguousarray(inputs[x_rows]), inputs[b_row].copy(), candidate)
+    cols = np.hstack([-s_r, -s_z, s_z, *hU_h, x_h])
+    step = np.vstack([cols[x_rows], cols[b_row] + cols[rb_row], cols[u_rows]])
+    return FusedWeights(True, step, None, None, candidate)
 
 
 _CACHE: "weakref.WeakKeyDictionary[GRUWeights, dict]" = weakref.WeakKeyDictionary()
@@ -121,93 +125,90 @@ class FusedKernel:
 
     def sequence(self, x: np.ndarray, initial_states: tuple[np.ndarray, ...], outputs: np.ndarray | None):
         """The whole sequence at once (the driver's protocol): ``outputs[:, t] = h`` per chunk, returns ``(h,)``."""
+        parts = threads.blocks(*x.shape[:2], self.w.units)
+        if parts is None:
+            return (self._last(x, initial_states[0], outputs),)
+
+        def block(rows: slice) -> np.ndarray:
+            return self._last(x[rows], initial_states[0][rows], None if outputs is None else outputs[rows])
+
+        return (np.concatenate(threads.map_blocks(block, parts)),)
+
+    def _last(self, x: np.ndarray, h0: np.ndarray, outputs: np.ndarray | None) -> np.ndarray:
+        """Run the loop without handing out steps; a copy of the final ``h``."""
         h = None
-        for h in self._loop(x, initial_states[0], outputs, False):  # noqa: B007 (one item: the last h)
+        for h in self._loop(x, h0, outputs, False):  # noqa: B007 (one item: the last h)
             pass
-        return (h.copy(),)
+        return h.copy()
 
     def _loop(self, x: np.ndarray, h0: np.ndarray, outputs: np.ndarray | None, per_step: bool) -> Iterator:
-        """The fast loop; with ``per_step`` it yields each step's item, else only the final ``h`` (a view).
-
-        ``rows`` ``(chunk + 1, B, d + 1 + 2u)`` holds one row per step, ``[x_t | 1 | h_tm1 | hh]``
-        (``x_t`` only when fused, ``d = input_dim``, else ``d = 0``). Step i reads ``[x_t | 1 | h_tm1]`` of
-        row i, writes ``hh`` next to ``h_tm1`` in row i and ``h`` into row i + 1, which is the next
-        step's ``h_tm1``: a carry the driver writes into ``h`` is what the next step reads. ``g`` is the
-        step matmul's output; ``e`` holds ``1 + exp(-a)`` for the gates, so ``r = 1 / e_r``,
-        ``z = 1 / e_z`` and (fused) ``1 - z = 1 / e_pair[:, u:]``.
-        """
-        w, dtype = self.w, self.dtype
+        """The fast loop; with ``per_step`` it yields each step's item, else only the final ``h`` (a view)."""
         batch, steps, d = x.shape
-        u = w.units
+        u = self.w.units
         fuse_inputs = self.fuse_inputs
         if fuse_inputs is None:
-            fuse_inputs = batch * u * (d + u) <= FUSE_INPUTS_MAX_MACS
-        f = fused_weights(w, dtype, fuse_inputs)
-        xd = d if fuse_inputs else 0
-        h_at = slice(xd + 1, xd + 1 + u)
-        chunk = max(1, min(steps, self.chunk_elements // max(1, batch * (xd + 6 * u))))
-        rows = np.zeros((chunk + 1, batch, xd + 1 + 2 * u), dtype)
-        rows[:, :, xd] = 1
-        g = np.empty((batch, f.step_kernel.shape[1]), dtype)
-        if fuse_inputs:  # g = [-a_r | -a_z | a_z | hU_h | x_h]
-            e, proj, x_h_fused = g[:, : 3 * u], None, g[:, -u:]
-        else:            # g = [-rec_r | -rec_z | hU_h], proj = [-x_r | -x_z | x_h] per step
-            e, proj, x_h_fused = np.empty((batch, 2 * u), dtype), np.empty((chunk, batch, 3 * u), dtype), None
-        e_r, e_z, e_pair = e[:, :u], e[:, u : 2 * u], e[:, u:]
-        g_gates, hU_h = g[:, : 2 * u], (g[:, -2 * u : -u] if fuse_inputs else g[:, -u:])
-        kernel, candidate_kernel = f.step_kernel, f.candidate_kernel
-        a_h = np.empty((batch, u), dtype)                                       # hh's pre-activation
-        rh = None if candidate_kernel is None else np.empty((batch, u), dtype)  # r * h_tm1 (reset_after=False)
-        # fused: [z * h_tm1 | (1 - z) * hh]; not fused: z * (h_tm1 - hh)
-        prod = np.empty((batch, 2 * u), dtype) if fuse_inputs else None
-        diff = None if fuse_inputs else np.empty((batch, u), dtype)
-        z_h, hh_part = (prod[:, :u], prod[:, u:]) if fuse_inputs else (None, None)
-        rows[0, :, h_at] = h0
-        # Local names for the hot loop (attribute look-ups cost as much as a small NumPy call).
-        dot, add, subtract, divide, exp, tanh = np.dot, np.add, np.subtract, np.divide, np.exp, np.tanh
-        ones = np.ones_like(e)  # an array operand: cheaper per call than a scalar 1
-        for start in range(0, steps, chunk):
-            n = min(chunk, steps - start)
-            x_chunk = x[:, start : start + n].swapaxes(0, 1)
-            if fuse_inputs:
-                rows[:n, :, :d] = x_chunk
-                x_gates, x_hs = [None] * n, [x_h_fused] * n
-            else:
-                p = proj[:n]
-                np.matmul(x_chunk.reshape(n * batch, d), f.input_kernel, out=p.reshape(n * batch, -1))
-                p += f.input_bias
-                x_gates, x_hs = p[:, :, : 2 * u], p[:, :, 2 * u :]
-            # per step: operand [x_t | 1 | h_tm1], h_tm1, hh, pair [h_tm1 | hh], the next h, and what the inputs add.
-            views = zip(rows[:n, :, : h_at.stop], rows[:n, :, h_at], rows[:n, :, h_at.stop :], rows[:n, :, xd + 1 :],
-                        rows[1 : n + 1, :, h_at], x_gates, x_hs, strict=True)
-            with np.errstate(over="ignore", under="ignore"):  # exp(-a) may overflow: 1 / (1 + inf) = 0 is right
-                for operand, h_tm1, hh, pair, h, x_g, x_h in views:
-                    dot(operand, kernel, g)                        # every linear part of the step
-                    if x_g is not None:
-                        add(g_gates, x_g, e)                       # [-a_r | -a_z]
-                    exp(e, e)                                      # sigmoid(a) = 1 / e with e = 1 + exp(-a)
-                    add(e, ones, e)
-                    if candidate_kernel is None:                   # reset_after: r * (h_tm1 @ U_h + rb_h)
-                        divide(hU_h, e_r, a_h)
-                    else:                                          # reset_after=False: (r * h_tm1) @ U_h
-                        divide(h_tm1, e_r, rh)
-                        dot(rh, candidate_kernel, a_h)
-                    add(a_h, x_h, a_h)
-                    tanh(a_h, hh)                                  # hh, written next to h_tm1
-                    if x_g is None:                                # h = z * h_tm1 + (1 - z) * hh
-                        divide(pair, e_pair, prod)
-                        add(z_h, hh_part, h)
-                    else:                                          # h = hh + z * (h_tm1 - hh)
-                        subtract(h_tm1, hh, diff)
-                        divide(diff, e_z, diff)
-                        add(hh, diff, h)
-                    if per_step:
-                        yield h, (h,), (h_tm1,), None
-            if outputs is not None:
-                outputs[:, start : start + n] = rows[1 : n + 1, :, h_at].swapaxes(0, 1)
-            rows[0, :, h_at] = rows[n, :, h_at]
-        if not per_step:
-            yield rows[0, :, h_at]
+            fuse_inputs = batch == 1 and u * (d + u) <= FUSE_INPUTS_MAX_MACS
+        f = fused_weights(self.w, self.dtype, fuse_inputs)
+        if not fuse_inputs:
+            return column_loop(f, x, h0, outputs, per_step, self.chunk_elements)
+        return _row_loop(f, x, h0, outputs, per_step, self.chunk_elements)
+
+
+def _row_loop(f: FusedWeights, x: np.ndarray, h0: np.ndarray, outputs: np.ndarray | None, per_step: bool,
+              chunk_elements: int) -> Iterator:
+    """The fused loop of the module docstring (as :func:`refgru.core.columns.column_loop`, in rows).
+
+    ``rows`` ``(chunk + 1, B, d + 1 + 2u)`` holds one row per step, ``[x_t | 1 | h_tm1 | hh]``. Step i
+    reads ``[x_t | 1 | h_tm1]`` of row i, writes ``hh`` next to ``h_tm1`` in row i and ``h`` into row
+    i + 1, which is the next step's ``h_tm1``: a carry the driver writes into ``h`` is what the next
+    step reads. ``g = [-a_r | -a_z | a_z | hU_h | x_h]`` is the step matmul's output; its first ``3u``
+    columns become ``e = 1 + exp(-a)``, so ``r = 1 / e_r`` and ``[z | 1 - z] = 1 / e_pair``.
+    """
+    batch, steps, d = x.shape
+    u, dtype = h0.shape[1], h0.dtype
+    h_at = slice(d + 1, d + 1 + u)
+    chunk = max(1, min(steps, chunk_elements // max(1, batch * (d + 6 * u))))
+    rows = np.zeros((chunk + 1, batch, d + 1 + 2 * u), dtype)
+    rows[:, :, d] = 1
+    g = np.empty((batch, f.step_kernel.shape[1]), dtype)
+    e, x_h = g[:, : 3 * u], g[:, -u:]
+    e_r, e_pair, hU_h = e[:, :u], e[:, u:], g[:, -2 * u : -u]
+    kernel, candidate_kernel = f.step_kernel, f.candidate_kernel
+    a_h = np.empty((batch, u), dtype)                                       # hh's pre-activation
+    rh = None if candidate_kernel is None else np.empty((batch, u), dtype)  # r * h_tm1 (reset_after=False)
+    prod = np.empty((batch, 2 * u), dtype)                                  # [z * h_tm1 | (1 - z) * hh]
+    z_h, hh_part = prod[:, :u], prod[:, u:]
+    rows[0, :, h_at] = h0
+    # Local names for the hot loop (attribute look-ups cost as much as a small NumPy call).
+    dot, add, divide, exp, tanh = np.dot, np.add, np.divide, np.exp, np.tanh
+    ones = np.ones_like(e)  # an array operand: cheaper per call than a scalar 1
+    for start in range(0, steps, chunk):
+        n = min(chunk, steps - start)
+        rows[:n, :, :d] = x[:, start : start + n].swapaxes(0, 1)
+        # per step: operand [x_t | 1 | h_tm1], h_tm1, hh, pair [h_tm1 | hh] and the next h.
+        views = zip(rows[:n, :, : h_at.stop], rows[:n, :, h_at], rows[:n, :, h_at.stop :], rows[:n, :, d + 1 :],
+                    rows[1 : n + 1, :, h_at], strict=True)
+        with np.errstate(over="ignore", under="ignore"):  # exp(-a) may overflow: 1 / (1 + inf) = 0 is right
+            for operand, h_tm1, hh, pair, h in views:
+                dot(operand, kernel, g)                        # every linear part of the step
+                exp(e, e)                                      # sigmoid(a) = 1 / e with e = 1 + exp(-a)
+                add(e, ones, e)
+                if candidate_kernel is None:                   # reset_after: r * (h_tm1 @ U_h + rb_h)
+                    divide(hU_h, e_r, a_h)
+                else:                                          # reset_after=False: (r * h_tm1) @ U_h
+                    divide(h_tm1, e_r, rh)
+                    dot(rh, candidate_kernel, a_h)
+                add(a_h, x_h, a_h)
+                tanh(a_h, hh)                                  # hh, written next to h_tm1
+                divide(pair, e_pair, prod)                     # h = z * h_tm1 + (1 - z) * hh
+                add(z_h, hh_part, h)
+                if per_step:
+                    yield h, (h,), (h_tm1,), None
+        if outputs is not None:
+            outputs[:, start : start + n] = rows[1 : n + 1, :, h_at].swapaxes(0, 1)
+        rows[0, :, h_at] = rows[n, :, h_at]
+    if not per_step:
+        yield rows[0, :, h_at]
 
 
 __all__ = ["FUSE_INPUTS_MAX_MACS", "FusedKernel", "FusedWeights", "fuse", "fused_weights"]
