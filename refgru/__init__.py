@@ -20,7 +20,6 @@ from .core.lstm import LSTMWeights
 from .core.options import GRUOptions
 from .core.rnn_api import lstm, simple_rnn
 from .core.simple_rnn import SimpleRNNWeights
-from .core.threads import get_num_threads, set_num_threads
 from .core.weights import GATES, GRUWeights
 from .errors import RefgruError
 from .teach.explain import Explanation, explain
@@ -46,5 +45,5 @@ def __getattr__(name: str):
 
 
 __all__ = ["GATES", "GRUOptions", "GRUWeights", "Explanation", "LSTMWeights", "RefgruError", "SimpleRNNWeights",
-           "StepGates", "Trace", "explain", "get_activation", "get_num_threads", "gru", "gru_step", "infer_gru",
-           "lstm", "set_num_threads", "simple_rnn", "trace", "weights_from_text", "__version__", *_LAZY]
+           "StepGates", "Trace", "explain", "get_activation", "gru", "gru_step", "infer_gru",
+           "lstm", "simple_rnn", "trace", "weights_from_text", "__version__", *_LAZY]

@@ -19,8 +19,7 @@ small layer (``B = 1``, :data:`FUSE_INPUTS_MAX_MACS`), where a step costs its nu
 else arithmetic costs more than calls and the step's arrays must be contiguous (a column slice of
 ``g`` is a strided array, measured 2-4x slower per call for ``B > 1``), so the inputs are not fused
 and the loop runs in the column layout of :mod:`refgru.core.columns`. Either way the inputs go
-through in chunks, so with ``return_sequences=False`` the memory used does not grow with T, and
-without a mask the batch may be split across threads (:mod:`refgru.core.threads`).
+through in chunks, so with ``return_sequences=False`` the memory used does not grow with T.
 
 The numbers differ from :func:`refgru.core.cell.cell` only by rounding: this sigmoid is ``1 / (1 + exp(-a))``
 for both signs of ``a`` (refgru's uses ``e / (1 + e)`` with ``e = exp(a)`` when ``a < 0``), matmuls sum in
@@ -37,7 +36,6 @@ from typing import Iterator
 
 import numpy as np
 
-from . import threads
 from .cell import PROJECTION_CHUNK_ELEMENTS
 from .columns import column_loop, fuse_columns
 from .weights import GRUWeights
@@ -125,21 +123,10 @@ class FusedKernel:
 
     def sequence(self, x: np.ndarray, initial_states: tuple[np.ndarray, ...], outputs: np.ndarray | None):
         """The whole sequence at once (the driver's protocol): ``outputs[:, t] = h`` per chunk, returns ``(h,)``."""
-        parts = threads.blocks(*x.shape[:2], self.w.units)
-        if parts is None:
-            return (self._last(x, initial_states[0], outputs),)
-
-        def block(rows: slice) -> np.ndarray:
-            return self._last(x[rows], initial_states[0][rows], None if outputs is None else outputs[rows])
-
-        return (np.concatenate(threads.map_blocks(block, parts)),)
-
-    def _last(self, x: np.ndarray, h0: np.ndarray, outputs: np.ndarray | None) -> np.ndarray:
-        """Run the loop without handing out steps; a copy of the final ``h``."""
         h = None
-        for h in self._loop(x, h0, outputs, False):  # noqa: B007 (one item: the last h)
+        for h in self._loop(x, initial_states[0], outputs, False):  # noqa: B007 (one item: the last h)
             pass
-        return h.copy()
+        return (h.copy(),)
 
     def _loop(self, x: np.ndarray, h0: np.ndarray, outputs: np.ndarray | None, per_step: bool) -> Iterator:
         """The fast loop; with ``per_step`` it yields each step's item, else only the final ``h`` (a view)."""
