@@ -9,8 +9,9 @@ per call), and the recurrent bias rides on the constant row of ones under ``h_tm
 
 Per step, with ``-a_r = -(x_r + rec_r)`` and ``-a_z = -(x_z + rec_z)`` in rows of ``e``:
 
-1. ``g = [-rec_r; -rec_z; hU_h] = step_kernel @ [h_tm1; 1]``; ``e = g[:2u] + [-x_r; -x_z]`` (the
-   input projection of the step, computed for a chunk of steps in one matmul, biases included).
+1. ``g = [-rec_r; -rec_z; hU_h] = step_kernel @ [h_tm1; 1]`` (with every bias but ``b_h``);
+   ``e = g[:2u] + [-x_r; -x_z]`` (the step's input projection, computed for a chunk of steps in one
+   matmul, ``b_h`` added to its ``x_h`` rows).
 2. ``e = 1 + exp(e)``, so ``r = 1 / e[:u]`` and ``z = 1 / e[u:]``.
 3. ``hh = tanh(hU_h / e_r + x_h)`` (``reset_after``), or ``tanh((h_tm1 / e_r) @ U_h + x_h)``.
 4. ``h = hh + (h_tm1 - hh) / e_z``, written into the next step's ``h_tm1`` slot.
@@ -32,9 +33,10 @@ def fuse_columns(w: GRUWeights, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray
     """``(step_kernel, input_kernel, input_bias, candidate_kernel)`` for the column layout, in ``dtype``.
 
     ``step_kernel`` ``(k, u + 1)``: rows ``[-U_r^T; -U_z^T; U_h^T]`` (``U_h`` only with ``reset_after``,
-    so ``k`` is ``3u`` or ``2u``) and the last column their recurrent biases (``-rb_r, -rb_z, rb_h``);
-    ``input_kernel`` ``(3u, input_dim)`` rows ``[-W_r^T; -W_z^T; W_h^T]`` and ``input_bias`` ``(3u, 1)``
-    ``[-b_r; -b_z; b_h]``; ``candidate_kernel`` ``U_h^T`` for ``reset_after=False``, else ``None``.
+    so ``k`` is ``3u`` or ``2u``) and the last column their biases (``-(b_r + rb_r), -(b_z + rb_z), rb_h``:
+    the gates' input biases ride there too, which saves a pass over them per step); ``input_kernel``
+    ``(3u, input_dim)`` rows ``[-W_r^T; -W_z^T; W_h^T]`` and ``input_bias`` ``b_h`` ``(u, 1)``, added to
+    the projection's ``x_h`` rows; ``candidate_kernel`` ``U_h^T`` for ``reset_after=False``, else ``None``.
     """
     u = w.units
     no_bias = np.zeros(3 * u, w.dtype)
@@ -47,8 +49,9 @@ def fuse_columns(w: GRUWeights, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray
     step = np.empty((gates * u, u + 1), dtype)
     step[:, :u] = (w.recurrent_kernel[:, order] * sign).T[rows]
     step[:, u] = (rb[order] * sign)[rows]
+    step[: 2 * u, u] += (b[order] * sign)[: 2 * u]                   # b_r and b_z are added like rb_r and rb_z
     input_kernel = np.ascontiguousarray((w.kernel[:, order] * sign).T, dtype=dtype)
-    input_bias = (b[order] * sign).astype(dtype)[:, None]
+    input_bias = w.b_h.astype(dtype)[:, None] if w.input_bias is not None else np.zeros((u, 1), dtype)
     candidate = None if w.reset_after else np.ascontiguousarray(w.U_h.T, dtype=dtype)
     return step, input_kernel, input_bias, candidate
 
@@ -83,7 +86,7 @@ def column_loop(f, x: np.ndarray, h0: np.ndarray, outputs: np.ndarray | None, pe
         n = min(chunk, steps - start)
         p = proj[:n]
         np.matmul(f.input_kernel, x[:, start : start + n].transpose(1, 2, 0), out=p)
-        add(p, f.input_bias, p)
+        add(p[:, 2 * u :], f.input_bias, p[:, 2 * u :])
         views = zip(hb[:n], hb[:n, :u], hb[1 : n + 1, :u], p[:, : 2 * u], p[:, 2 * u :], strict=True)
         with np.errstate(over="ignore", under="ignore"):  # exp(-a) may overflow: 1 / (1 + inf) = 0 is right
             for operand, h_tm1, h, x_g, x_h in views:
