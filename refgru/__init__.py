@@ -45,5 +45,5 @@ def __getattr__(name: str):
 
 
 __all__ = ["GATES", "GRUOptions", "GRUWeights", "Explanation", "LSTMWeights", "RefgruError", "SimpleRNNWeights",
-           "StepGates", "Trace", "explain", "get_activation", "gru", "gru_step", "infer_gru",
-           "lstm", "simple_rnn", "trace", "weights_from_text", "__version__", *_LAZY]
+           "StepGates", "Trace", "explain", "get_activation", "gru", "gru_step", "infer_gru", "lstm", "simple_rnn",
+           "trace", "weights_from_text", "__version__", *_LAZY]

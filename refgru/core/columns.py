@@ -2,10 +2,10 @@
 
 :class:`refgru.core.fused.FusedKernel` runs this loop when it does not fuse ``x_t`` into the step matmul
 (:data:`refgru.core.fused.FUSE_INPUTS_MAX_MACS`). The state is kept *transposed*, one column per batch
-row: ``h_tm1`` is ``(u, B)``. Then the step matmul ``[U^T | rb] @ [h_tm1; 1]`` returns every gate as a
+row: ``h_tm1`` is ``(u, B)``. Then the step matmul ``[U^T | bias] @ [h_tm1; 1]`` returns every gate as a
 block of whole rows of a C-ordered ``(3u, B)`` array, so each NumPy call of the step works on one
 contiguous array (a column slice of a ``(B, 3u)`` result would be strided, and measured 2-4x slower
-per call), and the recurrent bias rides on the constant row of ones under ``h_tm1``.
+per call), and the biases ride on the constant row of ones under ``h_tm1``.
 
 Per step, with ``-a_r = -(x_r + rec_r)`` and ``-a_z = -(x_z + rec_z)`` in rows of ``e``:
 
@@ -16,8 +16,8 @@ Per step, with ``-a_r = -(x_r + rec_r)`` and ``-a_z = -(x_z + rec_z)`` in rows o
 3. ``hh = tanh(hU_h / e_r + x_h)`` (``reset_after``), or ``tanh((h_tm1 / e_r) @ U_h + x_h)``.
 4. ``h = hh + (h_tm1 - hh) / e_z``, written into the next step's ``h_tm1`` slot.
 
-Ten NumPy calls per step, the same as the row layout unfused, but on contiguous arrays. The
-numbers differ from :func:`refgru.core.cell.cell` only by rounding (tests/test_fast_path.py).
+Ten NumPy calls per step (the fused row layout has eight, on strided arrays), each on a contiguous
+array. The numbers differ from :func:`refgru.core.cell.cell` only by rounding (tests/test_fast_path.py).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 :class:`FusedKernel` is a step kernel of :func:`refgru.core.sequence.run` (which applies masks and
 directions; this module has no sequence rules). It computes what :func:`refgru.core.cell.cell`
-computes, step after step, rearranged so that a step is about ten NumPy calls on preallocated
+computes, step after step, rearranged so that a step is eight to ten NumPy calls on preallocated
 buffers, with no allocation and no copy between steps. For one sequence of a small layer:
 
 1. **One matmul gives every linear part of a step.** The weights are fused column-wise into
@@ -55,9 +55,10 @@ class FusedWeights:
             chunk (the column layout, :func:`refgru.core.columns.fuse_columns` gives its arrays).
         step_kernel: fused, ``(d + 1 + u, k)`` with rows ``[W; b + rb; U]`` (``d = input_dim``) and
             columns ``[-a_r | -a_z | a_z | hU_h | x_h]`` (``hU_h`` only with ``reset_after``); in columns,
-            ``(k, u + 1)`` with rows ``[-rec_r; -rec_z; hU_h]`` and the recurrent biases last.
-        input_kernel, input_bias: in columns, ``(3u, input_dim)`` and ``(3u, 1)`` giving
-            ``[-x_r; -x_z; x_h]``; ``None`` when fused.
+            ``(k, u + 1)`` with rows ``[-rec_r; -rec_z; hU_h]`` and last the biases ``-(b_r + rb_r)``,
+            ``-(b_z + rb_z)``, ``rb_h``.
+        input_kernel, input_bias: in columns, ``(3u, input_dim)`` giving ``[-x_r; -x_z; x_h]`` without
+            biases, and ``b_h`` ``(u, 1)``, added to the ``x_h`` rows; ``None`` when fused.
         candidate_kernel: ``U_h`` ``(u, u)`` (fused) or ``U_h^T`` (columns) for ``reset_after=False``,
             where ``hh`` needs ``(r * h_tm1) @ U_h``; ``None`` with ``reset_after``.
     """
