@@ -14,23 +14,15 @@ from typing import Any, BinaryIO, Callable
 import numpy as np
 
 from ..errors import RefgruError, describe
-from . import (  # noqa: F401  (their @register calls fill the registry)
-    layers_act,
-    layers_attention,
-    layers_basic,
-    layers_cells,
-    layers_conv,
-    layers_norm,
-    layers_pool,
-    layers_rnn,
-    layers_shape,
-)
 from .config import Entry, Graph, parse_model_config
 from .files import major_version, open_model_file
+from .layer_modules import register_all
 from .model import Model
 from .nested import NestedModel, Placeholder, listing_error, unsupported
 from .ops import build_op
 from .registry import REGISTRY, Context, build, escape, unexpected, where
+
+register_all()  # the builders of every layer class, before anything here (or refgru.model.REGISTRY) is read
 
 
 def build_model(graph: Graph, weights: Callable[[Entry], list[np.ndarray]], keras_version: int,

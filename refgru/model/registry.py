@@ -23,7 +23,8 @@ from ..core.activations import get_activation
 from ..errors import RefgruError, describe
 from .precision import Policy, parse_policy, wrap
 
-#: ``class_name -> builder``; filled by the ``layers_*`` modules through :func:`register`.
+#: ``class_name -> builder``; filled by the ``layers_*`` modules through :func:`register` when
+#: :func:`refgru.model.layer_modules.register_all` imports them.
 REGISTRY: dict[str, Callable[..., "Layer"]] = {}
 #: ``class_name -> groups`` under ``layers/<snake_case>/`` that hold a layer's variables in a ``.keras``
 #: weights file, in ``get_weights()`` order (or a function of the layer config returning them). Classes not
