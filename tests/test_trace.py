@@ -260,6 +260,17 @@ def test_bad_input_names_the_argument():
         refgru.trace(np.zeros((3, 1)), seed.WEIGHTS).table(sequence=1)
 
 
+def test_fields_are_every_value_a_step_computes():
+    """FIELDS are the cell's StepGates values (its fields and its pre-activation properties), each recorded in a
+    Trace field of that name: the trace keeps every value of a step and invents none."""
+    import dataclasses
+
+    step_values = set(refgru.StepGates._fields) | {
+        name for name, value in vars(refgru.StepGates).items() if isinstance(value, property)}
+    assert len(set(FIELDS)) == len(FIELDS) and set(FIELDS) == step_values
+    assert set(FIELDS) <= {field.name for field in dataclasses.fields(Trace)}
+
+
 def test_trace_is_a_function_and_its_module_is_teach_trace():
     """No shadowing: refgru.trace is the function, its module is refgru.teach.trace, and there is no module
     refgru.trace that an import could confuse with the function."""

@@ -1,7 +1,8 @@
 """``explain``: what each array of ``GRU.get_weights()`` is, which variant its shapes imply, and the math.
 
 ``explain(weights, **config)`` returns an :class:`Explanation`: structured fields (arrays, slices,
-variant, bias usage, equations, notes) plus ``str()`` for a terminal and ``to_markdown()`` for docs.
+variant, bias usage, equations, notes) plus ``str()`` for a terminal and ``to_markdown()`` for docs,
+both written by :mod:`refgru.teach.render`.
 The equations and slice names are those of :mod:`refgru.core.cell` and :class:`refgru.GRUWeights`. A loaded
 :class:`refgru.model.Model` gives a :class:`ModelExplanation`: one :class:`Explanation` per GRU in it.
 """
@@ -16,11 +17,9 @@ import numpy as np
 from ..core.options import resolve
 from ..core.weights import GATES, GRUWeights
 from . import render
-from .render import format_array, wrap
+from .render import VALUES_AUTO_LIMIT, format_array
 
 ROLE = {"z": "update gate z", "r": "reset gate r", "h": "candidate hh"}
-#: Arrays with at most this many elements have their values shown by default.
-VALUES_AUTO_LIMIT = 60
 
 
 @dataclass(frozen=True)
@@ -76,37 +75,9 @@ class Explanation:
     input_dim = property(lambda self: self.weights.input_dim)
     reset_after = property(lambda self: self.weights.reset_after)
 
-    def _show_values(self, values: bool | None) -> bool:
-        return max(a.value.size for a in self.arrays) <= VALUES_AUTO_LIMIT if values is None else bool(values)
-
-    def _title(self) -> str:
-        name = f"GRU {self.label!r}" if self.label else "GRU"
-        return (f"{name}: units u = {self.units}, input_dim = {self.input_dim}, dtype {self.weights.dtype}, "
-                f"activation={self.activation!r}, recurrent_activation={self.recurrent_activation!r}")
-
     def to_text(self, values: bool | None = None) -> str:
         """Plain text. ``values``: show each slice's numbers (default: when the arrays are small)."""
-        show = self._show_values(values)
-        out = [self._title(), "", f"Variant: reset_after={self.reset_after}", *wrap(self.variant, "  "), ""]
-        out.append(f"get_weights() holds {len(self.arrays)} arrays. Their columns are 3 blocks of width u = "
-                   f"{self.units}, in Keras's gate order [z, r, h]:")
-        out.append("z = update gate, r = reset gate, h = candidate state hh.")
-        for a in self.arrays:
-            out += ["", f"[{a.index}] {a.name} {a.shape}: {a.does}"]
-            out += [f"    {row}" for row in a.layout]
-            width = max(len(s.where) for s in a.slices)
-            role = max(len(s.role) for s in a.slices)
-            shape = max(len(str(s.shape)) for s in a.slices)
-            for s in a.slices:
-                shown = f"  = {format_array(s.value)}" if show else ""
-                row = f"    {s.name:<5} {s.where:<{width}}  {str(s.shape):<{shape}}  {s.role:<{role}}{shown}"
-                out.append(row.rstrip())
-        out += ["", "Which bias goes where:"]
-        out += [line for usage in self.bias_usage for line in wrap(usage, "  - ", "    ")]
-        out += ["", f"Equations of one step (reset_after={self.reset_after}); x_t is (B, {self.input_dim}), "
-                f"h_tm1 is (B, {self.units}):"] + [f"  {line}" for line in self.equations]
-        out += ["", "Notes:"] + [line for note in self.notes for line in wrap(note, "  - ", "    ")]
-        return "\n".join(out)
+        return render.explanation_text(self, values)
 
     __str__ = to_text
 
@@ -120,21 +91,7 @@ class Explanation:
 
     def to_markdown(self, values: bool | None = None) -> str:
         """Markdown: a heading, the variant, one table of slices per array, bias usage, equations, notes."""
-        show = self._show_values(values)
-        out = [f"### {self._title()}", "", f"**Variant: `reset_after={self.reset_after}`.** {self.variant}", ""]
-        for a in self.arrays:
-            out += [f"#### `[{a.index}]` `{a.name}` {a.shape}", "", a.does[0].upper() + a.does[1:] + ":", ""]
-            out += [f"- `{row}`" for row in a.layout] + [""]
-            out += ["| slice | where | shape | role |" + (" value |" if show else ""),
-                    "|---|---|---|---|" + ("---|" if show else "")]
-            for s in a.slices:
-                value = f" `{format_array(s.value)}` |" if show else ""
-                out.append(f"| `{s.name}` | `{s.where}` | {s.shape} | {s.role} |{value}")
-            out.append("")
-        out += ["#### Which bias goes where", ""] + [f"- {line}" for line in self.bias_usage]
-        out += ["", "#### Equations", "", "```text", *self.equations, "```", "", "#### Notes", ""]
-        out += [f"- {note}" for note in self.notes]
-        return "\n".join(out) + "\n"
+        return render.explanation_markdown(self, values)
 
 
 def _cols(i: int, u: int) -> str:
@@ -315,4 +272,5 @@ def explain(weights, *, label: str | None = None, **options) -> Explanation | Mo
                        notes=tuple(_notes(w, act, ract, keras_version)))
 
 
-__all__ = ["ArrayInfo", "Explanation", "ModelExplanation", "SliceInfo", "explain", "format_array"]
+__all__ = ["VALUES_AUTO_LIMIT", "ArrayInfo", "Explanation", "ModelExplanation", "SliceInfo", "explain",
+           "format_array"]

@@ -1,4 +1,4 @@
-"""Text and Markdown for the teaching tools: the step table of a trace and the explanation of the weights."""
+"""Text, Markdown and HTML for the teaching tools: the step table of a trace and the explanation of the weights."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import numpy as np
 #: The columns of a step table, without and with the input/recurrent parts.
 TABLE_COLUMNS = ("a_z", "z", "a_r", "r", "a_h", "hh")
 PARTS_COLUMNS = ("x_z", "rec_z", "a_z", "z", "x_r", "rec_r", "a_r", "r", "x_h", "rec_h", "a_h", "hh")
+#: Arrays with at most this many elements have their values shown by default.
+VALUES_AUTO_LIMIT = 60
 
 
 def format_array(value: np.ndarray) -> str:
@@ -91,15 +93,71 @@ def _table_html(header: list[str], rows: list[list[str]]) -> str:
     return f'<table class="refgru"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+def _show_values(e, values: bool | None) -> bool:
+    return max(a.value.size for a in e.arrays) <= VALUES_AUTO_LIMIT if values is None else bool(values)
+
+
+def _title(e) -> str:
+    name = f"GRU {e.label!r}" if e.label else "GRU"
+    return (f"{name}: units u = {e.units}, input_dim = {e.input_dim}, dtype {e.weights.dtype}, "
+            f"activation={e.activation!r}, recurrent_activation={e.recurrent_activation!r}")
+
+
+def explanation_text(e, values: bool | None = None) -> str:
+    """Plain text of an :class:`~refgru.teach.explain.Explanation`; ``values``: show each slice's numbers
+    (``None``: when no array has more than :data:`VALUES_AUTO_LIMIT` elements)."""
+    show = _show_values(e, values)
+    out = [_title(e), "", f"Variant: reset_after={e.reset_after}", *wrap(e.variant, "  "), ""]
+    out.append(f"get_weights() holds {len(e.arrays)} arrays. Their columns are 3 blocks of width u = "
+               f"{e.units}, in Keras's gate order [z, r, h]:")
+    out.append("z = update gate, r = reset gate, h = candidate state hh.")
+    for a in e.arrays:
+        out += ["", f"[{a.index}] {a.name} {a.shape}: {a.does}"]
+        out += [f"    {row}" for row in a.layout]
+        width = max(len(s.where) for s in a.slices)
+        role = max(len(s.role) for s in a.slices)
+        shape = max(len(str(s.shape)) for s in a.slices)
+        for s in a.slices:
+            shown = f"  = {format_array(s.value)}" if show else ""
+            row = f"    {s.name:<5} {s.where:<{width}}  {str(s.shape):<{shape}}  {s.role:<{role}}{shown}"
+            out.append(row.rstrip())
+    out += ["", "Which bias goes where:"]
+    out += [line for usage in e.bias_usage for line in wrap(usage, "  - ", "    ")]
+    out += ["", f"Equations of one step (reset_after={e.reset_after}); x_t is (B, {e.input_dim}), "
+            f"h_tm1 is (B, {e.units}):"] + [f"  {line}" for line in e.equations]
+    out += ["", "Notes:"] + [line for note in e.notes for line in wrap(note, "  - ", "    ")]
+    return "\n".join(out)
+
+
+def explanation_markdown(e, values: bool | None = None) -> str:
+    """Markdown of an :class:`~refgru.teach.explain.Explanation`: a heading, the variant, one table of slices
+    per array, bias usage, equations, notes; ``values`` as in :func:`explanation_text`."""
+    show = _show_values(e, values)
+    out = [f"### {_title(e)}", "", f"**Variant: `reset_after={e.reset_after}`.** {e.variant}", ""]
+    for a in e.arrays:
+        out += [f"#### `[{a.index}]` `{a.name}` {a.shape}", "", a.does[0].upper() + a.does[1:] + ":", ""]
+        out += [f"- `{row}`" for row in a.layout] + [""]
+        out += ["| slice | where | shape | role |" + (" value |" if show else ""),
+                "|---|---|---|---|" + ("---|" if show else "")]
+        for s in a.slices:
+            value = f" `{format_array(s.value)}` |" if show else ""
+            out.append(f"| `{s.name}` | `{s.where}` | {s.shape} | {s.role} |{value}")
+        out.append("")
+    out += ["#### Which bias goes where", ""] + [f"- {line}" for line in e.bias_usage]
+    out += ["", "#### Equations", "", "```text", *e.equations, "```", "", "#### Notes", ""]
+    out += [f"- {note}" for note in e.notes]
+    return "\n".join(out) + "\n"
+
+
 def explanation_html(e, values: bool | None = None) -> str:
     """HTML of an :class:`~refgru.teach.explain.Explanation`: the slice table, bias usage, equations and notes."""
-    show = e._show_values(values)
+    show = _show_values(e, values)
     header = ["array", "slice", "where", "shape", "role"] + (["value"] if show else [])
     rows = [[f"[{a.index}] {a.name} {a.shape}", s.name, s.where, str(s.shape), s.role]
             + ([format_array(s.value)] if show else []) for a in e.arrays for s in a.slices]
     layout = "".join(f"<li><code>{html.escape(a.name)}</code>: {html.escape(a.does)}; "
                      + "; ".join(f"<code>{html.escape(row)}</code>" for row in a.layout) + "</li>" for a in e.arrays)
-    parts = [f"<h4>{html.escape(e._title())}</h4>",
+    parts = [f"<h4>{html.escape(_title(e))}</h4>",
              f"<p><b>Variant: <code>reset_after={e.reset_after}</code>.</b> {html.escape(e.variant)}</p>",
              f"<ul>{layout}</ul>", _table_html(header, rows),
              "<p><b>Which bias goes where</b></p><ul>" + "".join(f"<li>{html.escape(u)}</li>" for u in e.bias_usage)
