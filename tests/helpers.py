@@ -1,4 +1,5 @@
-"""Shared test helpers: random GRU weights with non-zero biases, and dtype-aware comparison."""
+"""Shared test helpers: random GRU weights with non-zero biases, dtype-aware comparison, masks, error checks,
+Keras imported on first use, and a large memory-mapped input."""
 
 from __future__ import annotations
 
@@ -132,3 +133,18 @@ def keras_gru(*args, **kwargs):
     """``keras_ref.keras_gru``, importing Keras on first use (the test skips when Keras is not installed)."""
     return pytest.importorskip("keras_ref").keras_gru(*args, **kwargs)
 
+
+def keras_layer(*args, **kwargs):
+    """``keras_ref.keras_layer``, importing Keras on first use (the test skips when Keras is not installed)."""
+    return pytest.importorskip("keras_ref").keras_layer(*args, **kwargs)
+
+
+def large_input(path, rows: int = 25_000, block: int = 2500, row_shape: tuple[int, ...] = (4, 1000)) -> np.ndarray:
+    """Write a float32 ``(rows, *row_shape)`` ``.npy`` at ``path`` through a memory map (never all in memory),
+    each row ``r`` filled with ``0.01 * (r // block)``; return the rows ``[::block]`` that file holds, in memory."""
+    array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, *row_shape))
+    for i in range(0, rows, block):
+        array[i:i + block] = 0.01 * (i // block)
+    array.flush()
+    del array
+    return np.stack([np.full(row_shape, 0.01 * (i // block), "float32") for i in range(0, rows, block)])

@@ -17,23 +17,29 @@ tf = pytest.importorskip("tensorflow")
 LIBS = {3: keras, 2: tf_keras}
 
 
-def keras_gru(version: int, weights, x, *, mask=None, initial_state=None, dtype="float32", **config):
-    """Build ``GRU(units, **config)`` in Keras ``version``, set ``weights``, and call it on ``x``.
+def keras_layer(version: int, kind: str, weights, x, *, mask=None, initial_state=None, dtype="float32", **config):
+    """Build ``<kind>(units, **config)`` (``"GRU"``, ``"LSTM"``, ``"SimpleRNN"``) in Keras ``version``, set
+    ``weights``, and call it on ``x`` with ``initial_state`` (a list, one array per state) and ``mask``.
 
-    ``config`` holds GRU constructor arguments (reset_after, activation, return_sequences, ...);
-    ``use_bias`` and ``units`` are taken from ``weights``. Returns NumPy arrays in Keras's structure.
+    ``config`` holds the layer's constructor arguments (return_sequences, activation, ...); ``use_bias``
+    and ``units`` are taken from ``weights``. Returns NumPy arrays in Keras's structure.
     """
-    lib = LIBS[version]
     units = weights[1].shape[0]
-    layer = lib.layers.GRU(units, use_bias=len(weights) == 3, dtype=dtype, **config)
+    layer = getattr(LIBS[version].layers, kind)(units, use_bias=len(weights) == 3, dtype=dtype, **config)
     layer.build((None,) + tuple(x.shape[1:]))
     layer.set_weights(weights)
     kwargs = {}
     if mask is not None:
         kwargs["mask"] = tf.convert_to_tensor(mask)
     if initial_state is not None:
-        kwargs["initial_state"] = [tf.convert_to_tensor(initial_state)]
+        kwargs["initial_state"] = [tf.convert_to_tensor(s) for s in initial_state]
     result = layer(tf.convert_to_tensor(x), **kwargs)
     if isinstance(result, (list, tuple)):
         return type(result)(np.asarray(r) for r in result)
     return np.asarray(result)
+
+
+def keras_gru(version: int, weights, x, *, mask=None, initial_state=None, dtype="float32", **config):
+    """:func:`keras_layer` for a ``GRU``: ``initial_state`` is its one ``(B, u)`` array (or ``None``)."""
+    return keras_layer(version, "GRU", weights, x, mask=mask, dtype=dtype, **config,
+                       initial_state=None if initial_state is None else [initial_state])

@@ -57,6 +57,12 @@ def seq(lib, *layers, shape=(T, F), **input_kwargs):
     return lib.Sequential([lib.Input(shape, **input_kwargs), *layers])
 
 
+def masked_seq(lib, rng, *layers):
+    """``(model, steps)`` of the Sequential ``Masking(0.0) -> *layers``, randomized, run on :func:`masked_input`."""
+    model = seq(lib, lib.layers.Masking(0.0), *layers)
+    return randomize(model, rng), [("predict", masked_input(rng))]
+
+
 def gru_dense(lib, rng):
     L = lib.layers
     return randomize(seq(lib, L.GRU(4), L.Dense(2)), rng), [("predict", normal(rng, B, T, F))]
@@ -128,9 +134,9 @@ def stateful(lib, rng):
 def masking(lib, rng):
     """A mask through stacked GRUs (one go_backwards) and the inference-time identity layers."""
     L = lib.layers
-    model = seq(
+    return masked_seq(
         lib,
-        L.Masking(0.0),
+        rng,
         L.GRU(4, return_sequences=True),
         L.Dropout(0.5),
         L.SpatialDropout1D(0.3),
@@ -140,15 +146,13 @@ def masking(lib, rng):
         L.GRU(3),
         L.Dense(2),
     )
-    return randomize(model, rng), [("predict", masked_input(rng))]
 
 
 def zero_output_for_mask(lib, rng):
     L = lib.layers
-    model = seq(
-        lib, L.Masking(0.0), L.GRU(4, return_sequences=True, zero_output_for_mask=True), L.TimeDistributed(L.Dense(2))
+    return masked_seq(
+        lib, rng, L.GRU(4, return_sequences=True, zero_output_for_mask=True), L.TimeDistributed(L.Dense(2))
     )
-    return randomize(model, rng), [("predict", masked_input(rng))]
 
 
 def embedding_mask(lib, rng):

@@ -14,22 +14,21 @@ import model_runs
 import numpy as np
 from model_legacy import random, write_h5
 from model_runs import flatten, save_steps
-from model_zoo import B, F, T, masked_input, normal, randomize, save, seq  # noqa: F401  (save: used by model_runs)
+from model_zoo import B, F, T, masked_input, masked_seq, normal, randomize, save  # noqa: F401  (save: used by model_runs)
 
 
 def gru_lstm_stack(lib, rng):
     """Masked GRU -> LSTM(go_backwards) -> SimpleRNN -> LSTM(options) -> Dense."""
     L = lib.layers
-    model = seq(
+    return masked_seq(
         lib,
-        L.Masking(0.0),
+        rng,
         L.GRU(4, return_sequences=True),
         L.LSTM(3, return_sequences=True, go_backwards=True, unit_forget_bias=False),
         L.SimpleRNN(3, activation="relu", return_sequences=True),
         L.LSTM(2, use_bias=False, activation="softsign", recurrent_activation="hard_sigmoid", dropout=0.2),
         L.Dense(2),
     )
-    return randomize(model, rng), [("predict", masked_input(rng))]
 
 
 def bidirectional_cells(lib, rng):

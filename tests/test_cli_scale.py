@@ -15,6 +15,7 @@ import zipfile
 import numpy as np
 import pytest
 import tiny_files
+from helpers import large_input
 
 import refgru
 
@@ -108,21 +109,15 @@ def test_printed_without_output_file_in_full(d, expect):
 
 def test_peak_rss_of_the_cli_on_a_large_memory_mapped_input(tmp_path):
     """A 381 MB ``.npy`` through ``refgru predict -o``: the process's peak RSS stays far below the input's size."""
-    path, rows = tmp_path / "x.npy", 25_000
-    array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, 4, 1000))
-    for i in range(0, rows, 2500):
-        array[i:i + 2500] = 0.01 * (i // 2500)
-    array.flush()
-    del array
+    path, rows, block = tmp_path / "x.npy", 25_000, 2500
+    firsts = large_input(path, rows, block)
     model = model_file(tmp_path, batch_shape=(None, 4, 1000), features=1000)
     run = refgru_cli("predict", model, path, "-o", tmp_path / "y.npy", cwd=tmp_path, code=WITH_RSS)
     assert run.returncode == 0, run.stderr
     peak_mb = int(run.stderr.split()[-1]) / 1024
     assert peak_mb < 300, peak_mb  # generous: the input alone is 381 MB
     y = np.load(tmp_path / "y.npy")
-    assert y.shape == (rows, 1) and np.allclose(
-        y[::2500], refgru.load_model(model).predict(np.stack([np.full((4, 1000), 0.01 * i, "float32")
-                                                              for i in range(10)])), rtol=0, atol=1e-5)
+    assert y.shape == (rows, 1) and np.allclose(y[::block], refgru.load_model(model).predict(firsts), rtol=0, atol=1e-5)
 
 
 def test_broken_pipe_exits_quietly(d):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import MASK_KINDS, TOLERANCE, assert_close, make_mask, raises, relative_error
+from helpers import MASK_KINDS, TOLERANCE, assert_close, keras_layer, make_mask, raises, relative_error
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -27,25 +27,6 @@ WORST: dict[str, float] = {}
 def _print_worst():
     yield
     print("\n" + "\n".join(f"max relative difference {v:9.3g}  {k}" for k, v in sorted(WORST.items())))
-
-
-def keras_layer(version: int, kind: str, weights, x, *, mask, initial_state, dtype, **config):
-    """Build ``keras.layers.<kind>`` in Keras ``version``, set ``weights``, call it; NumPy results in its structure."""
-    from keras_ref import LIBS, tf
-
-    units = weights[1].shape[0]
-    layer = getattr(LIBS[version].layers, kind)(units, use_bias=len(weights) == 3, dtype=dtype, **config)
-    layer.build((None,) + tuple(x.shape[1:]))
-    layer.set_weights(weights)
-    kwargs = {}
-    if mask is not None:
-        kwargs["mask"] = tf.convert_to_tensor(mask)
-    if initial_state is not None:
-        kwargs["initial_state"] = [tf.convert_to_tensor(s) for s in initial_state]
-    result = layer(tf.convert_to_tensor(x), **kwargs)
-    if isinstance(result, (list, tuple)):
-        return type(result)(np.asarray(r) for r in result)
-    return np.asarray(result)
 
 
 @st.composite

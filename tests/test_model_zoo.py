@@ -101,13 +101,18 @@ def run_zoo(directory: str, builders: dict[str, list[str]]) -> tuple[dict, dict,
     return results, expected, jobs
 
 
+def run_split_zoo(directory: str, script: str, groups: list[list[str]]) -> tuple[dict, dict, list]:
+    """:func:`run_zoo` with one builder ``script DIRECTORY GROUP ITEM...`` per group of ``lib:model`` items
+    (the groups named ``a``, ``b``)."""
+    return run_zoo(directory, {group: [sys.executable, script, directory, group, *work]
+                               for group, work in zip("ab", groups, strict=True)})
+
+
 @pytest.fixture(scope="module")
 def zoo(tmp_path_factory):
     """``(results, expected, jobs)``: refgru's and Keras's outputs by id, and the job list."""
     directory = str(tmp_path_factory.mktemp("zoo"))
-    groups = dict(zip("ab", split_work(), strict=False))
-    builders = {group: [sys.executable, "model_runs.py", directory, group, *work] for group, work in groups.items()}
-    results, expected, jobs = run_zoo(directory, builders)
+    results, expected, jobs = run_split_zoo(directory, "model_runs.py", split_work())
     return results, expected, {job["id"]: job for job in jobs}, directory
 
 

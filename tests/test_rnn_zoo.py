@@ -8,8 +8,6 @@ Each test compares one file's numbers (float32 1e-5, float64 1e-10) and output s
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 
@@ -21,7 +19,7 @@ import model_runs  # noqa: E402
 import rnn_zoo  # noqa: E402
 from helpers import relative_error  # noqa: E402
 from model_zoo import FORMATS  # noqa: E402
-from test_model_zoo import check_against_keras, run_zoo  # noqa: E402
+from test_model_zoo import check_against_keras, run_split_zoo  # noqa: E402
 
 WORST: dict[str, float] = {}
 
@@ -36,9 +34,7 @@ def split_work() -> list[list[str]]:
 def zoo(tmp_path_factory):
     """``(results, expected)``: refgru's and Keras's outputs by id."""
     directory = str(tmp_path_factory.mktemp("rnn_zoo"))
-    groups = dict(zip("ab", split_work(), strict=True))
-    builders = {group: [sys.executable, "rnn_zoo.py", directory, group, *work] for group, work in groups.items()}
-    results, expected, _ = run_zoo(directory, builders)
+    results, expected, _ = run_split_zoo(directory, "rnn_zoo.py", split_work())
     yield results, expected
     print("\n" + "\n".join(f"max relative difference {v:9.3g}  {k}" for k, v in sorted(WORST.items())))
 

@@ -17,6 +17,7 @@ import sys
 import numpy as np
 import pytest
 import tiny_files
+from helpers import large_input
 
 import refgru
 from refgru import RefgruError
@@ -173,12 +174,8 @@ def test_bad_arguments_are_one_line_errors(model):
 
 def test_peak_rss_of_a_streamed_run_on_a_large_input(tmp_path):
     """A 400 MB memory-mapped input through the streamed path stays far below its size (fresh process, VmHWM)."""
-    path, rows = tmp_path / "x.npy", 25_000
-    array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, 4, 1000))
-    for i in range(0, rows, 2500):
-        array[i:i + 2500] = 0.01 * (i // 2500)
-    array.flush()
-    del array
+    path, rows, block = tmp_path / "x.npy", 25_000, 2500
+    firsts = large_input(path, rows, block)
     model = model_file(tmp_path, batch_shape=(None, 4, 1000), features=1000)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
     proc = subprocess.run([sys.executable, "-m", "benchmarks.predict_scale", "child", "refgru", str(model),
@@ -188,7 +185,7 @@ def test_peak_rss_of_a_streamed_run_on_a_large_input(tmp_path):
     run = json.loads(proc.stdout.splitlines()[-1])
     assert run["rows"] == rows and run["peak_rss_mb"] < 300, run  # the input alone is 381 MB; measured 216
     y, m = np.load(tmp_path / "y.npy"), refgru.load_model(model)
-    assert np.allclose(y[::2500], m.predict(np.stack([np.full((4, 1000), 0.01 * i, "float32") for i in range(10)])),
+    assert np.allclose(y[::block], m.predict(firsts),
                        rtol=0, atol=1e-5)  # float32 sums of 1000 products, in another order per batch size
 
 

@@ -39,10 +39,27 @@ TORCH_LSTM_GATES = (("i", "i"), ("f", "f"), ("g", "c"), ("o", "o"))
 STATES = ("h_tm1", "c_tm1")
 
 
-def _slice(kind: str, gate: str, doc: str) -> property:
-    return property(lambda self: self.block(getattr(self, kind), gate), doc=doc)
+#: The named slices ``<prefix>_<gate>``: ``prefix -> (array, its blocks' shape, what they hold)``.
+_SLICES = {"W": ("kernel", "(input_dim, u)", "input weights"), "U": ("recurrent_kernel", "(u, u)", "recurrent weights"),
+           "b": ("bias", "(u,)", "bias")}
+#: The gates as the slices' docstrings name them.
+_GATE_NAMES = {"i": "the input gate i", "f": "the forget gate f", "c": "the cell candidate c", "o": "the output gate o"}
 
 
+def _slice(source: str, gate: str, doc: str) -> property:
+    return property(lambda self: self.block(getattr(self, source), gate), doc=doc)
+
+
+def _named_slices(cls: type) -> type:
+    """Give ``cls`` the twelve read-only properties ``W_i ... b_o``: one per :data:`_SLICES` prefix and gate."""
+    for prefix, (source, shape, what) in _SLICES.items():
+        for gate in LSTM_GATES:
+            doc = f"``{shape}`` {what} of {_GATE_NAMES[gate]}{', or None' if source == 'bias' else ''}."
+            setattr(cls, f"{prefix}_{gate}", _slice(source, gate, doc))
+    return cls
+
+
+@_named_slices
 class LSTMWeights(BlockWeights):
     """The weights of one Keras LSTM layer (or ``LSTMCell``), with named slices.
 
@@ -63,22 +80,9 @@ class LSTMWeights(BlockWeights):
     TORCH_MODES = ("LSTM",)
     TORCH_ACTIVATIONS = {"activation": ("tanh",), "recurrent_activation": ("sigmoid",)}
 
-    W_i = _slice("kernel", "i", "``(input_dim, u)`` input weights of the input gate i.")
-    W_f = _slice("kernel", "f", "``(input_dim, u)`` input weights of the forget gate f.")
-    W_c = _slice("kernel", "c", "``(input_dim, u)`` input weights of the cell candidate.")
-    W_o = _slice("kernel", "o", "``(input_dim, u)`` input weights of the output gate o.")
-    U_i = _slice("recurrent_kernel", "i", "``(u, u)`` recurrent weights of i.")
-    U_f = _slice("recurrent_kernel", "f", "``(u, u)`` recurrent weights of f.")
-    U_c = _slice("recurrent_kernel", "c", "``(u, u)`` recurrent weights of the cell candidate.")
-    U_o = _slice("recurrent_kernel", "o", "``(u, u)`` recurrent weights of o.")
-    b_i = _slice("bias", "i", "``(u,)`` bias of i, or None.")
-    b_f = _slice("bias", "f", "``(u,)`` bias of f (ones at initialisation with unit_forget_bias), or None.")
-    b_c = _slice("bias", "c", "``(u,)`` bias of the cell candidate, or None.")
-    b_o = _slice("bias", "o", "``(u,)`` bias of o, or None.")
-
     def slices(self) -> dict[str, np.ndarray | None]:
         """All twelve named slices, in the order W, U, b and i, f, c, o within each."""
-        return {f"{p}_{g}": getattr(self, f"{p}_{g}") for p in ("W", "U", "b") for g in LSTM_GATES}
+        return {f"{p}_{g}": getattr(self, f"{p}_{g}") for p in _SLICES for g in LSTM_GATES}
 
     def to_torch(self, *, activation: object = "tanh", recurrent_activation: object = "sigmoid", layer: int = 0,
                  direction: str = "forward") -> dict[str, np.ndarray]:

@@ -21,7 +21,7 @@ from .checks import check_flag, check_initial_state, check_input, check_mask
 from .lstm import LSTMWeights
 from .lstm import cell as lstm_cell
 from .masking import make_schedule
-from .options import FLAGS
+from .options import FLAGS, RecurrentOptions, check_units, resolve_flags
 from .rnn_weights import BlockWeights, project_inputs
 from .sequence import run
 from .simple_rnn import SimpleRNNWeights
@@ -47,29 +47,19 @@ KINDS = {
 
 
 @dataclass(frozen=True)
-class CellOptions:
-    """The options of one LSTM or SimpleRNN layer, resolved.
+class CellOptions(RecurrentOptions):
+    """The options of one LSTM or SimpleRNN layer, resolved: the
+    :class:`~refgru.core.options.RecurrentOptions` (``stateful`` has no effect in one call) and these.
 
     Attributes:
         layer: ``"LSTM"`` or ``"SimpleRNN"`` (a key of :data:`KINDS`).
         activations: the resolved activations in the cell's argument order (``activation`` and, for an
             LSTM, ``recurrent_activation``).
-        keras_version, return_sequences, return_state, go_backwards, zero_output_for_mask, stateful:
-            as in :func:`refgru.gru` (``stateful`` has no effect in one call).
-        units, use_bias: ``None``, or what the weights must have.
         unit_forget_bias: read for LSTM configs; it only initialises ``b_f``, so it changes nothing here.
     """
 
     layer: str
     activations: tuple[ResolvedActivation, ...]
-    keras_version: int
-    return_sequences: bool
-    return_state: bool
-    go_backwards: bool
-    zero_output_for_mask: bool
-    stateful: bool
-    units: int | None
-    use_bias: bool | None
     unit_forget_bias: bool | None
 
     @property
@@ -78,13 +68,7 @@ class CellOptions:
 
     def bind(self, weights: Sequence[np.ndarray] | BlockWeights) -> BlockWeights:
         """``weights`` as the layer's weights class, checked against ``units`` and ``use_bias``."""
-        w = self.kind.weights.from_keras(weights)
-        if self.units is not None and w.units != self.units:
-            raise error("units", f"{w.units} (the weights' units)", self.units)
-        if self.use_bias is not None and w.use_bias != self.use_bias:
-            raise error("use_bias", f"{w.use_bias} (the weights {'have' if w.use_bias else 'have no'} bias)",
-                        self.use_bias)
-        return w
+        return self.check_weights(self.kind.weights.from_keras(weights))
 
 
 def resolve_cell(layer: str, *, keras_version: int = 3, units: int | None = None, use_bias: bool | None = None,
@@ -99,12 +83,11 @@ def resolve_cell(layer: str, *, keras_version: int = 3, units: int | None = None
         raise error("options", f"{layer} options among {', '.join(allowed)}",
                     got=repr(unknown[0] if unknown else "unit_forget_bias"))
     keras_version = check_keras_version(keras_version)
-    if units is not None and (isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1):
-        raise error("units", "a positive integer or None", units)
-    flags = {name: check_flag(name, options.get(name, default)) for name, default in FLAGS.items()}
+    units = check_units(units)
+    flags = resolve_flags(options)
     activations = tuple(resolve_activation(options.get(name, default), keras_version, name)
                         for name, default in kind.activations)
-    return CellOptions(layer, activations, keras_version, units=None if units is None else int(units),
+    return CellOptions(layer, activations, keras_version=keras_version, units=units,
                        use_bias=None if use_bias is None else check_flag("use_bias", use_bias),
                        unit_forget_bias=None if unit_forget_bias is None else check_flag("unit_forget_bias",
                                                                                           unit_forget_bias),
