@@ -10,90 +10,24 @@ from __future__ import annotations
 
 import sys
 import time
-import tracemalloc
 from typing import Any, Callable
 
 import numpy as np
 
+from .batching import (  # noqa: F401
+    DEFAULT_BUDGET,
+    MAX_BATCH,
+    PROBE_ROWS,
+    is_dask,
+    is_stateful,
+    measure_row_bytes,
+    one_batch,
+    pick_batch_size,
+    row_arrays,
+    row_slice,
+)
 from .datafiles import nonfinite_error, nonfinite_rows, result_parts
 from .errors import RefgruError, describe, error
-
-DEFAULT_BUDGET = 128 << 20   # bytes of working memory a batch may use
-MAX_BATCH = 1 << 16          # larger batches are no faster
-PROBE_ROWS = 256             # rows run once to measure a model's memory per row
-
-
-def _rows(x: Any) -> list[np.ndarray]:
-    return list(x.values()) if isinstance(x, dict) else list(x) if isinstance(x, (list, tuple)) else [x]
-
-
-def _slice(x: Any, start: int, stop: int) -> Any:
-    if isinstance(x, dict):
-        return {k: v[start:stop] for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return type(x)(v[start:stop] for v in x)
-    return x[start:stop]
-
-
-def is_dask(x: Any) -> bool:
-    """Whether ``x`` is a dask array, or a list / tuple / dict holding one (without importing dask)."""
-    values = x.values() if isinstance(x, dict) else x if isinstance(x, (list, tuple)) else [x]
-    return any(type(v).__module__.split(".")[0] == "dask" for v in values)
-
-
-def is_stateful(model: Any) -> bool:
-    """Whether ``model`` holds a stateful GRU (from :meth:`refgru.model.Model.gru_layers`)."""
-    return any(options.get("stateful") for _, _, options in getattr(model, "gru_layers", list)())
-
-
-def one_batch(model: Any) -> Callable[[Any], Any]:
-    """The function that runs ``model`` on one batch as it is: a refgru ``Model`` is called (``model(x)``),
-    so that its own ``predict`` batching is not nested in ours; anything else gives its ``predict``."""
-    return model if callable(model) else model.predict
-
-
-def measure_row_bytes(predict_fn: Callable[[Any], Any], sample: Any) -> int:
-    """Bytes per row that ``predict_fn(sample)`` allocates at its peak (``tracemalloc``, which sees NumPy's
-    arrays), plus the bytes of one input row. ``sample`` is a few rows of real input."""
-    n = len(_rows(sample)[0])
-    in_bytes = sum(v[:1].nbytes for v in _rows(sample))
-    started = not tracemalloc.is_tracing()
-    if started:
-        tracemalloc.start()
-    tracemalloc.reset_peak()
-    before = tracemalloc.get_traced_memory()[0]
-    try:
-        predict_fn(sample)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        if started:
-            tracemalloc.stop()
-    return max(1, (peak - before + n - 1) // n + in_bytes)
-
-
-def pick_batch_size(model_or_per_row_bytes: Any, budget_bytes: int = DEFAULT_BUDGET, *, sample: Any = None,
-                    n_rows: int | None = None) -> int:
-    """The largest batch (at most ``MAX_BATCH``, and ``n_rows``) whose working memory fits ``budget_bytes``.
-
-    Arguments:
-        model_or_per_row_bytes: bytes one row needs, or a model (anything with ``predict``) or a predict
-            function, measured on ``sample`` (a few rows of the input) with :func:`measure_row_bytes`.
-            A stateful model is refused: its batch size is part of its state, so pass one explicitly.
-    """
-    per_row = model_or_per_row_bytes
-    if not isinstance(per_row, (int, np.integer)) or isinstance(per_row, bool):
-        if is_stateful(per_row):
-            raise error("batch_size", "an explicit batch size for a stateful model (it carries state from batch "
-                        "to batch)", None)
-        if sample is None:
-            raise error("sample", "a few input rows to measure the model on", None)
-        if n_rows is not None and 0 < n_rows <= PROBE_ROWS:
-            return int(n_rows)  # as few rows as the probe: run them at once, unmeasured
-        per_row = measure_row_bytes(one_batch(per_row), _slice(sample, 0, PROBE_ROWS))
-    if per_row < 1 or not isinstance(budget_bytes, (int, np.integer)) or budget_bytes < 1:
-        raise error("budget_bytes", "a positive number of bytes (and a positive size per row)",
-                    got=f"{budget_bytes} bytes, {per_row} per row")
-    return int(max(1, min(budget_bytes // per_row, MAX_BATCH, n_rows or MAX_BATCH)))
 
 
 class _Progress:
@@ -150,8 +84,9 @@ def predict_stream(predict_fn: Callable[[Any], Any], reader: Any, writer: Any, b
                     bad.extend(_bad_rows(more, more_start))
                 raise nonfinite_error(argument, len(bad), bad[:5])
             writer.write(predict_fn(x))
-            done += len(_rows(x)[0])
-            progress.update(len(_rows(x)[0]))
+            rows = len(row_arrays(x)[0])
+            done += rows
+            progress.update(rows)
         writer.close()
     except BaseException:
         writer.abort()
@@ -162,19 +97,19 @@ def predict_stream(predict_fn: Callable[[Any], Any], reader: Any, writer: Any, b
 
 
 def _bad_rows(x: Any, start: int) -> list[int]:
-    rows = [nonfinite_rows(v) for v in _rows(x)]
-    return sorted({int(i) + start for r in rows for i in r})
+    rows = [r for r in map(nonfinite_rows, row_arrays(x)) if len(r)]
+    return sorted({int(i) + start for r in rows for i in r}) if rows else []
 
 
 class ArrayReader:
     """In-memory inputs (an array, a list or a dict of arrays with one batch axis) as a reader of views."""
 
     def __init__(self, x: Any):
-        self.x, self.n_rows = x, len(_rows(x)[0])
+        self.x, self.n_rows = x, len(row_arrays(x)[0])
 
     def chunks(self, rows: int):
         for start in range(0, self.n_rows, rows):
-            yield start, _slice(self.x, start, start + rows)
+            yield start, row_slice(self.x, start, start + rows)
 
 
 def _rebuild(template: Any, arrays: Any) -> Any:
@@ -212,9 +147,36 @@ class ArrayWriter:
         self.arrays = None
 
 
+class OneBatchWriter:
+    """The writer of a run in one batch: its outputs are the :attr:`result`, with no gathering copy; an output that
+    is a view of the input (an identity layer's) is copied, so the result never aliases ``x``."""
+
+    def __init__(self, x: Any):
+        self.inputs, self.result = row_arrays(x), None
+
+    def write(self, result: Any) -> None:
+        if isinstance(result, np.ndarray):  # one output (the common case): no structure to rebuild
+            self.result = result.copy() if self._aliases(result) else result
+            return
+        parts = [a.copy() if self._aliases(a) else a for _, a in result_parts(result, None)]
+        self.result = _rebuild(result, iter(parts)) if isinstance(result, (dict, list, tuple)) else parts[0]
+
+    def _aliases(self, a: np.ndarray) -> bool:
+        return any(np.may_share_memory(a, v) for v in self.inputs)
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        self.result = None
+
+
 def predict_arrays(predict_fn: Callable[[Any], Any], x: Any, batch_size: int, verbose: Any = "auto") -> Any:
-    """``predict_fn`` over in-memory ``x`` in batches of ``batch_size`` rows; the outputs as one batch's structure."""
-    writer = ArrayWriter(len(_rows(x)[0]))
+    """``predict_fn`` over in-memory ``x`` in batches of ``batch_size`` rows; the outputs as one batch's structure.
+
+    When one batch holds every row, its outputs are the result as they are (:class:`OneBatchWriter`)."""
+    n_rows = len(row_arrays(x)[0])
+    writer = OneBatchWriter(x) if batch_size >= n_rows else ArrayWriter(n_rows)
     predict_stream(predict_fn, ArrayReader(x), writer, batch_size, verbose, argument="x")
     return writer.result
 
@@ -273,8 +235,8 @@ def predict_dask(model: Any, x: Any, batch_size: int | None = None) -> Any:
 
     if is_stateful(model):
         raise error("model", "a stateless model under Dask (blocks run in parallel, so no state can carry "
-                    "from one to the next)", got="a model with a stateful GRU")
-    arrays = _rows(x)
+                    "from one to the next)", got="a model with a stateful recurrent layer")
+    arrays = row_arrays(x)
     if not arrays or not all(isinstance(a, da.Array) and a.ndim >= 1 for a in arrays):
         raise error("x", "a dask array with a batch axis, or a list / dict of them", x)
     if any(np.isnan(a.shape[0]) or a.shape[0] != arrays[0].shape[0] for a in arrays):

@@ -108,7 +108,14 @@ def gru(x: np.ndarray, weights: Sequence[np.ndarray] | GRUWeights, *,
         for ``keras_version=3`` and ``[output, state]`` as a list for ``keras_version=2``, as each
         Keras returns it.
     """
-    p = prepare(x, weights, initial_state, mask, resolved(options))
+    return gru_resolved(x, weights, resolved(options), initial_state, mask)
+
+
+def gru_resolved(x: np.ndarray, weights: Sequence[np.ndarray] | GRUWeights, options: GRUOptions,
+                 initial_state: object = None, mask: object = None):
+    """:func:`gru` with its options already resolved (:func:`resolved`): what a loaded GRU layer calls,
+    since its options never change."""
+    p = prepare(x, weights, initial_state, mask, options)
     output, (state,) = run(p.schedule, kernel_for(p), (p.h0,))
     if not p.options.return_state:
         return output
@@ -152,4 +159,4 @@ def gru_step(x_t: np.ndarray, h_tm1: np.ndarray, weights: Sequence[np.ndarray] |
                 opts.recurrent_activation.forward, gates=return_gates)
 
 
-__all__ = ["Prepared", "gru", "gru_step", "kernel_for", "prepare"]
+__all__ = ["Prepared", "gru", "gru_resolved", "gru_step", "kernel_for", "prepare", "resolved"]

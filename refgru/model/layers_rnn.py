@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.activations import get_activation
-from ..core.api import gru
+from ..core.api import gru_resolved, resolved
 from ..core.weights import GRUWeights
 from ..errors import RefgruError, describe
 from .options import bool_key
@@ -80,6 +80,11 @@ class GRULayer(Layer):
         for key, spec in (("activation", activation_spec), ("recurrent_activation", recurrent_spec)):
             get_activation(spec, ctx.keras_version, f"{where(cfg, class_name)} {key}")  # refuse bad names at load
         self.state: np.ndarray | None = None
+        self._gru_options = resolved({
+            "activation": activation_spec, "recurrent_activation": recurrent_spec, "return_state": True,
+            "return_sequences": self.return_sequences, "go_backwards": self.go_backwards,
+            "zero_output_for_mask": self.zero_output_for_mask, "keras_version": ctx.keras_version,
+            "compute_dtype": self.compute_dtype})  # the layer's options never change: resolved once
 
     def options(self) -> dict:
         """The GRU options, as the ``config_dict`` of :meth:`refgru.model.Model.gru_layers`."""
@@ -96,10 +101,7 @@ class GRULayer(Layer):
         initial_state = start_state(self, initial_state, x.shape[0])
         if initial_state is not None:
             initial_state = as_float(initial_state, self.dtype)
-        output, state = gru(x, self.w, activation=self.activation, recurrent_activation=self.recurrent_activation,
-                            return_sequences=self.return_sequences, return_state=True, go_backwards=self.go_backwards,
-                            initial_state=initial_state, mask=mask, zero_output_for_mask=self.zero_output_for_mask,
-                            keras_version=self.keras_version, compute_dtype=self.compute_dtype)
+        output, state = gru_resolved(x, self.w, self._gru_options, initial_state, mask)
         if self.stateful:
             self.state = state
         return output, state

@@ -13,23 +13,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..core.checks import as_numeric
+from .. import streaming
 from ..errors import RefgruError, describe
-from .config import Graph, Ref, map_tree
+from .config import Graph, Ref
+from .feeds import model_feeds
 from .layers_rnn import GRULayer
 from .nested import NestedModel
+from .refs import flatten_refs, holds_ref, map_refs, tensor
 from .registry import Layer, escape, unexpected, where
-
-
-def map_refs(value: Any, fn: Callable[[Ref], Any]) -> Any:
-    """``value`` with every :class:`Ref` replaced by ``fn(ref)`` (lists and dicts rebuilt)."""
-    return map_tree(value, lambda v: fn(v) if isinstance(v, Ref) else v)
-
-
-def _holds_ref(value: Any) -> bool:
-    found = []
-    map_refs(value, found.append)
-    return bool(found)
 
 
 class Model:
@@ -52,9 +43,9 @@ class Model:
         self._by_name: dict[str, Layer] = {}
         for layer in self.layers:
             self._by_name.setdefault(layer.name, layer)
-        self._inputs = list(_flatten(graph.inputs))
+        self._inputs = list(flatten_refs(graph.inputs))
         self.input_names = [r.layer for r in self._inputs]
-        self.output_names = [r.layer for r in _flatten(graph.outputs)]
+        self.output_names = [r.layer for r in flatten_refs(graph.outputs)]
         for ref in self._inputs:
             if self._entries[ref.layer].class_name != "InputLayer":
                 raise RefgruError(f"input_layers: expected InputLayer names, got {ref.layer!r}")
@@ -68,6 +59,9 @@ class Model:
                                  and r.node > 0 and self._entries[r.layer].class_name == "Functional"
                                  and graph.kind == "Functional" else r)
         self._order = self._schedule()
+        self._plans = {key: self._plan(key) for key in self._order if self._entries[key[0]].class_name != "InputLayer"}
+        #: Whether a layer carries state from call to call (a stateful GRU, LSTM or SimpleRNN, nested ones included).
+        self.stateful = any(getattr(layer, "stateful", False) is True for layer in _every_layer(self.layers))
         #: Return several outputs as a tuple (set by ``from_keras`` for a Keras 3 model built with a tuple).
         self.tuple_outputs = False
         #: ``strict=False`` loads: ``[(layer path, class, reason)]`` of the layers refgru cannot run, and the
@@ -88,7 +82,7 @@ class Model:
     def _schedule(self) -> list[tuple[str, int]]:
         """The ``(layer, node)`` calls the outputs need, each after the calls it reads (iterative DFS)."""
         order, state = [], {}
-        stack = [((r.layer, r.node), False) for r in _flatten(self._outputs)]
+        stack = [((r.layer, r.node), False) for r in flatten_refs(self._outputs)]
         while stack:
             key, done = stack.pop()
             if done:
@@ -101,11 +95,11 @@ class Model:
                 stack.append((key, True))
                 if self._entries[key[0]].class_name != "InputLayer":
                     call = self._node(key)
-                    stack.extend(((r.layer, r.node), False) for r in _flatten([call.args, call.kwargs]))
+                    stack.extend(((r.layer, r.node), False) for r in flatten_refs([call.args, call.kwargs]))
         depth = dict.fromkeys(order, 0)  # Keras runs the calls farthest from the outputs first (its MHA's mask
         for key in reversed(order):      # removal depends on the order): consumers come before producers here
             if self._entries[key[0]].class_name != "InputLayer":
-                for r in _flatten([self._node(key).args, self._node(key).kwargs]):
+                for r in flatten_refs([self._node(key).args, self._node(key).kwargs]):
                     depth[(r.layer, r.node)] = max(depth[(r.layer, r.node)], depth[key] + 1)
         return sorted(order, key=lambda key: -depth[key])
 
@@ -139,12 +133,12 @@ class Model:
     def run_masked(self, feeds: list, masks: list) -> tuple[list, list]:
         """As a layer of another model: the flat outputs and their masks, given input arrays and masks."""
         values = self._values(feeds, masks)
-        outputs = list(_flatten(self._output_refs(values)))
-        return [_tensor(values, r, 0) for r in outputs], [_tensor(values, r, 1) for r in outputs]
+        outputs = list(flatten_refs(self._output_refs(values)))
+        return [tensor(values, r, 0) for r in outputs], [tensor(values, r, 1) for r in outputs]
 
     def _run(self, feeds: list[np.ndarray]) -> Any:
         values = self._values(feeds)
-        outputs = map_refs(self._output_refs(values), lambda r: _tensor(values, r, 0))
+        outputs = map_refs(self._output_refs(values), lambda r: tensor(values, r, 0))
         if isinstance(outputs, list) and len(outputs) == 1:
             return outputs[0]  # both Keras versions return a lone output as an array, even from [output]
         return tuple(outputs) if self.tuple_outputs and isinstance(outputs, list) else outputs
@@ -153,15 +147,18 @@ class Model:
         entry, built = self._entries[key[0]], self._built[key[0]]
         if entry.class_name == "InputLayer":
             raise RefgruError(f"input_layers: expected every InputLayer the outputs use, got {key[0]!r} missing")
-        call = self._node(key)
-        args = map_refs(call.args, lambda r: _tensor(values, r, 0))
-        kwargs = map_refs(call.kwargs, lambda r: _tensor(values, r, 0))
+        call, single, tensor_args = self._plans[key]
+        if single is not None:  # one tensor argument and no keywords (most calls): no structure to map
+            args, kwargs, arg_masks = [tensor(values, single, 0)], {}, [[tensor(values, single, 1)], {}]
+        else:
+            args = map_refs(call.args, lambda r: tensor(values, r, 0))
+            kwargs = map_refs(call.kwargs, lambda r: tensor(values, r, 0))
+            arg_masks = map_refs([call.args, call.kwargs], lambda r: tensor(values, r, 1))
         try:
             if entry.op:
                 return [built(*args, **kwargs)], [None]
-            arg_masks = map_refs([call.args, call.kwargs], lambda r: _tensor(values, r, 1))
-            result = self._call_layer(built, call, args, kwargs, arg_masks[0][0], arg_masks)
-            for ref in _flatten([call.args, call.kwargs]) if getattr(built, "clears_input_masks", False) else ():
+            result = self._call_layer(built, tensor_args, args, kwargs, arg_masks[0][0], arg_masks)
+            for ref in flatten_refs([call.args, call.kwargs]) if getattr(built, "clears_input_masks", False) else ():
                 values[(ref.layer, ref.node)][1][ref.tensor] = None  # Keras 3 MultiHeadAttention drops them
             return result
         except RefgruError as exc:
@@ -173,20 +170,27 @@ class Model:
             raise RefgruError(f"{where(entry.config, entry.class_name)} input: expected arrays this layer accepts, "
                               f"got {describe(args[0] if args else None)} ({type(exc).__name__}: {reason!r})") from None
 
-    def _call_layer(self, layer: Layer, call, args: list, kwargs: dict, implicit: Any,
+    def _plan(self, key: tuple[str, int]) -> tuple[Any, Ref | None, int]:
+        """What a call's structure alone tells, worked out once: ``(call, its lone tensor argument or None,
+        how many arguments other than ``mask=`` hold tensors)``."""
+        call = self._node(key)
+        single = call.args[0] if len(call.args) == 1 and isinstance(call.args[0], Ref) and not call.kwargs else None
+        others = [v for k, v in call.kwargs.items() if k != "mask"]
+        return call, single, sum(holds_ref(a) for a in call.args + others)
+
+    def _call_layer(self, layer: Layer, tensor_args: int, args: list, kwargs: dict, implicit: Any,
                     arg_masks: Any = None) -> tuple[list, list]:
         """Call ``layer`` with the mask Keras would give it; return its outputs and output masks as lists.
-        ``arg_masks``: ``[masks of call.args, masks of call.kwargs]``, passed on as ``kwargs["input_masks"]``."""
+        ``tensor_args``: how many arguments but ``mask=`` hold tensors; ``arg_masks``: ``[masks of the
+        call's args, masks of its kwargs]``, passed on as ``kwargs["input_masks"]``."""
         explicit = kwargs.get("mask")
-        others = [v for k, v in call.kwargs.items() if k != "mask"]
-        tensor_args = sum(_holds_ref(a) for a in call.args + others)
         if explicit is not None:
             call_mask = explicit
         elif self.keras_version == 3 and tensor_args > 1:
             call_mask = None  # Keras 3 fills in the mask only when a single argument holds tensors
         else:
             call_mask = implicit
-        extra = {k: v for k, v in kwargs.items() if k not in ("mask", "training")}
+        extra = {k: v for k, v in kwargs.items() if k not in ("mask", "training")} if kwargs else {}
         if len(args) > 1:
             extra["args"] = args[1:]
         if arg_masks is not None:
@@ -198,52 +202,7 @@ class Model:
         return out, masks if isinstance(masks, list) else [masks] + [None] * (len(out) - 1)
 
     def _feeds(self, x: Any) -> list[np.ndarray]:
-        n = len(self._inputs)
-        if isinstance(x, dict):
-            missing = [name for name in self.input_names if name not in x]
-            if missing:
-                raise RefgruError(f"x: expected a dict with keys {self.input_names}, got keys {sorted(x)}")
-            x = [x[name] for name in self.input_names]
-        elif n == 1:
-            single = isinstance(x, (list, tuple)) and len(x) == 1 and isinstance(x[0], np.ndarray)
-            x = list(x) if single else [x]
-        if not isinstance(x, (list, tuple)) or len(x) != n:
-            raise RefgruError(f"x: expected {n} input arrays for inputs {self.input_names}, got {describe(x)}")
-        expected = "a numeric array with a batch axis"
-        feeds = [as_numeric(f"x[{name!r}]", v, expected, finite=False)
-                 for name, v in zip(self.input_names, x, strict=True)]
-        for name, f in zip(self.input_names, feeds, strict=True):
-            if f.ndim == 0:
-                raise RefgruError(f"x[{name!r}]: expected {expected}, got {describe(f)}")
-            if f.shape[0] == 0:  # Keras's predict fails on an empty batch too (tf-keras: "non-empty")
-                raise RefgruError(f"x[{name!r}]: expected at least one row (batch >= 1), got {describe(f)}")
-        if len({f.shape[0] for f in feeds}) > 1:
-            raise RefgruError(f"x: expected the same batch size for every input, got {[f.shape[0] for f in feeds]}")
-        if self.keras_version == 2 or self.kind != "Sequential":
-            feeds = [self._conform(name, f) for name, f in zip(self.input_names, feeds, strict=True)]
-        return feeds
-
-    def _conform(self, name: str, x: np.ndarray) -> np.ndarray:
-        """``x`` checked against the shape its InputLayer declares, where Keras checks it.
-
-        Keras 3 functional models and every tf-keras model refuse an input whose axes (after the batch
-        axis) differ from the declared ones, ``None`` axes excepted; both accept, as Keras's
-        ``allow_last_axis_squeeze``, one trailing axis of size 1 more or fewer. A Keras 3
-        ``Sequential`` model computes on any length its layers accept (the caller skips this check).
-        """
-        declared = getattr(self._built[name], "shape", None)
-        if not declared:
-            return x
-        want = tuple(declared[1:])
-        if x.ndim == len(want) + 2 and x.shape[-1] == 1:
-            x = x[..., 0]
-        elif x.ndim == len(want) and want and want[-1] == 1:
-            x = x[..., None]
-        if x.ndim != len(want) + 1 or any(d is not None and d != n for d, n in zip(want, x.shape[1:], strict=True)):
-            shown = "(batch, " + ", ".join("None" if d is None else str(d) for d in want) + ")"
-            raise RefgruError(f"x[{name!r}]: expected shape {shown}, as the model's input declares (Keras "
-                              f"{self.keras_version} refuses another shape in a {self.kind} model), got {describe(x)}")
-        return x
+        return model_feeds(self, x)
 
     def __call__(self, x: Any) -> Any:
         """Run the model on ``x`` (an array, a list of arrays, or a dict by input name) in one batch."""
@@ -254,7 +213,7 @@ class Model:
         """Keras's ``model.predict``: outputs with the structure Keras returns (see ``docs/porting.md``).
 
         Runs in batches (``docs/scale.md``); the results do not depend on the batch size, except that a
-        stateful GRU carries its state from batch to batch as in Keras.
+        stateful GRU, LSTM or SimpleRNN carries its state from batch to batch as in Keras.
 
         Arguments:
             x: ``(B, ...)`` array, or a list / dict of them for several inputs. A ``dask.array.Array``
@@ -264,8 +223,6 @@ class Model:
                 (measured on the first rows); all rows at once for a stateful model.
             verbose: ``"auto"`` (a progress bar on stderr when it is a terminal), 0, 1 or 2, as Keras.
         """
-        from .. import streaming
-
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
                                        or batch_size < 1):
             raise RefgruError(f"batch_size: expected a positive int or None, got {describe(batch_size)}")
@@ -276,13 +233,15 @@ class Model:
             xs = feeds[0] if len(feeds) == 1 else dict(zip(self.input_names, feeds, strict=True))
             rows = len(feeds[0])
             if batch_size is None:
-                stateful = streaming.is_stateful(self)
-                batch_size = rows if stateful else streaming.pick_batch_size(self, streaming.DEFAULT_BUDGET, sample=xs,
-                                                                             n_rows=rows)
-            return streaming.predict_arrays(self, xs, batch_size, verbose)
+                batch_size = rows if self.stateful else streaming.pick_batch_size(self, streaming.DEFAULT_BUDGET,
+                                                                                  sample=xs, n_rows=rows)
+
+            def run(batch: Any) -> Any:  # rows of the feeds checked above: no need to check them again
+                return self._run([batch[name] for name in self.input_names] if len(feeds) > 1 else [batch])
+            return streaming.predict_arrays(run, xs, batch_size, verbose)
 
     def reset_states(self) -> None:
-        """Forget the state that stateful GRUs carry between calls."""
+        """Forget the state that stateful recurrent layers carry between calls."""
         for layer in self.layers:
             layer.reset_states()
 
@@ -331,21 +290,10 @@ class Model:
                 f"Keras {self.keras_version} semantics>")
 
 
-def _tensor(values: dict, ref: Ref, part: int) -> Any:
-    """The array (``part=0``) or mask (``part=1``) of ``ref`` among computed ``values``."""
-    computed = values[(ref.layer, ref.node)][part]
-    if ref.tensor >= len(computed):
-        raise RefgruError(f"layer {ref.layer!r}: expected a tensor index below {len(computed)}, got {ref.tensor}")
-    return computed[ref.tensor]
-
-
-def _flatten(value: Any):
-    if isinstance(value, Ref):
-        yield value
-    elif isinstance(value, list):
-        for v in value:
-            yield from _flatten(v)
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _flatten(v)
-
+def _every_layer(layers: list[Layer]):
+    """``layers`` and, depth first, the layers they wrap (Bidirectional halves, nested models' layers)."""
+    stack = list(reversed(layers))
+    while stack:
+        layer = stack.pop()
+        yield layer
+        stack.extend(reversed(layer.sublayers))
