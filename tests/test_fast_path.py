@@ -39,6 +39,10 @@ from refgru.core.sequence import run
 ULPS_PER_STEP = 8
 
 
+#: (fuse_inputs, in_step): the fused row layout, and the column layout with x_t in the step matmul or not.
+LAYOUTS = [(True, None), (False, True), (False, False)]
+
+
 def run_both(x, w, h0, mask, go_backwards, return_sequences, zero_output_for_mask, **tuning):
     """``(fused (output, state), cell (output, state))``: both kernels through the one driver."""
     schedule = make_schedule(x, mask, go_backwards=go_backwards, return_sequences=return_sequences,
@@ -75,8 +79,10 @@ def cases(draw):
     mask = make_mask(draw(st.sampled_from(MASK_KINDS)), rng, batch, steps)
     options = {"go_backwards": draw(st.booleans()), "return_sequences": draw(st.booleans()),
                "zero_output_for_mask": draw(st.booleans())}
-    # Both loop layouts, and chunks from one step to all of them (chunk boundaries inside the sequence).
-    tuning = {"fuse_inputs": draw(st.sampled_from([True, False, None])), "chunk_elements": draw(st.integers(1, 400))}
+    # Every loop layout (rows, columns with x_t in the step matmul or projected per chunk, or chosen by size),
+    # and chunks from one step to all of them (chunk boundaries inside the sequence).
+    layout = st.sampled_from([True, False, None])
+    tuning = {"fuse_inputs": draw(layout), "in_step": draw(layout), "chunk_elements": draw(st.integers(1, 400))}
     return x, w, h0, mask, options, tuning
 
 
@@ -84,7 +90,7 @@ def cases(draw):
 @given(cases())
 def test_fused_kernel_equals_cell_kernel(case):
     """Both variants, no bias, masks (tests/helpers.py MASK_KINDS: gaps, leading, trailing, fully masked rows),
-    go_backwards, zero_output_for_mask, return_sequences, float32/float64, every size from 1, both layouts and
+    go_backwards, zero_output_for_mask, return_sequences, float32/float64, every size from 1, every layout and
     any chunking."""
     x, w, h0, mask, options, tuning = case
     (output, state), (ref_output, ref_state) = run_both(x, w, h0, mask, **options, **tuning)
@@ -95,8 +101,8 @@ def test_fused_kernel_equals_cell_kernel(case):
 
 
 @pytest.mark.parametrize("reset_after", [True, False])
-@pytest.mark.parametrize("fuse_inputs", [True, False])
-def test_saturated_gates_no_warnings(reset_after, fuse_inputs):
+@pytest.mark.parametrize("fuse_inputs, in_step", LAYOUTS)
+def test_saturated_gates_no_warnings(reset_after, fuse_inputs, in_step):
     """Pre-activations of +-1e4: exp(-a) overflows to inf inside the fast sigmoid, which must still give
     exactly 0 or 1 with no RuntimeWarning leaking out, and equal the cell() loop."""
     rng = np.random.default_rng(1)
@@ -106,8 +112,10 @@ def test_saturated_gates_no_warnings(reset_after, fuse_inputs):
     with warnings.catch_warnings(), np.errstate(all="warn"):
         warnings.simplefilter("error")
         schedule = make_schedule(x, None, go_backwards=False, return_sequences=True, zero_output_for_mask=False)
-        output, (state,) = run(schedule, fused.FusedKernel(w, h0.dtype, fuse_inputs=fuse_inputs), (h0,))
-    _, (ref_output, ref_state) = run_both(x, w, h0, None, False, True, False, fuse_inputs=fuse_inputs)
+        kernel = fused.FusedKernel(w, h0.dtype, fuse_inputs=fuse_inputs, in_step=in_step)
+        output, (state,) = run(schedule, kernel, (h0,))
+    _, (ref_output, ref_state) = run_both(x, w, h0, None, False, True, False, fuse_inputs=fuse_inputs,
+                                          in_step=in_step)
     assert np.isfinite(output).all()
     assert_fast_close("saturated output", output, ref_output, np.arange(1, 7)[None, :, None])
     assert_fast_close("saturated state", state, ref_state, 6)
@@ -136,13 +144,13 @@ class _DtypeSpy:
 
 
 @pytest.mark.parametrize("reset_after", [True, False])
-@pytest.mark.parametrize("fuse_inputs", [True, False])
-def test_float32_stays_float32(monkeypatch, reset_after, fuse_inputs):
+@pytest.mark.parametrize("fuse_inputs, in_step", LAYOUTS)
+def test_float32_stays_float32(monkeypatch, reset_after, fuse_inputs, in_step):
     """No silent upcast: every float array that any NumPy call of the fast loop reads, writes or allocates
     is float32, so are the fused weights, and so are the results."""
     rng = np.random.default_rng(2)
     w = refgru.GRUWeights.from_keras(random_weights(rng, 3, 4, reset_after=reset_after))
-    f = fused.fuse(w, np.dtype(np.float32), fuse_inputs)
+    f = fused.fuse(w, np.dtype(np.float32), fuse_inputs, in_step)
     for name in ("step_kernel", "input_kernel", "input_bias", "candidate_kernel"):
         array = getattr(f, name)
         assert array is None or array.dtype == np.float32, f"{name} is {array.dtype}"
@@ -152,7 +160,7 @@ def test_float32_stays_float32(monkeypatch, reset_after, fuse_inputs):
     x = rng.normal(size=(2, 5, 3)).astype(np.float32)
     mask = rng.random((2, 5)) > 0.3
     schedule = make_schedule(x, mask, go_backwards=False, return_sequences=True, zero_output_for_mask=False)
-    kernel = fused.FusedKernel(w, np.dtype(np.float32), chunk_elements=40, fuse_inputs=fuse_inputs)
+    kernel = fused.FusedKernel(w, np.dtype(np.float32), chunk_elements=40, fuse_inputs=fuse_inputs, in_step=in_step)
     output, (state,) = run(schedule, kernel, (np.zeros((2, 4), np.float32),))
     assert output.dtype == state.dtype == np.float32
     assert {"dot", "exp", "tanh", "divide"} <= set(spy.seen)
@@ -191,10 +199,18 @@ def test_fused_weights_are_cached_per_weights_and_dtype():
     assert fused.fused_weights(w, np.dtype("float32"), False).fuse_inputs is False
 
 
+def test_column_layout_puts_inputs_in_the_step_matmul_by_size():
+    """``columns.inputs_in_step``: x_t rides in the step matmul for 4 * input_dim <= units <= 256."""
+    rng = np.random.default_rng(6)
+    for (d, u), in_step in {(2, 8): True, (3, 8): False, (64, 256): True, (8, 512): False}.items():
+        f = fused.fused_weights(refgru.GRUWeights.from_keras(random_weights(rng, d, u)), np.dtype("float32"), False)
+        assert (f.input_bias is None) is in_step and f.step_kernel.shape[1] == u + 1 + d * in_step, (d, u)
+
+
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("return_sequences", [False, True])
-@pytest.mark.parametrize("fuse_inputs", [True, False])
-def test_whole_sequence_call_equals_cell_kernel(monkeypatch, masked, return_sequences, fuse_inputs):
+@pytest.mark.parametrize("fuse_inputs, in_step", LAYOUTS)
+def test_whole_sequence_call_equals_cell_kernel(monkeypatch, masked, return_sequences, fuse_inputs, in_step):
     """Without a mask the driver calls ``FusedKernel.sequence`` (outputs copied per chunk, here chunks of a
     few steps) instead of iterating ``steps``; with a mask it iterates. Both give the cell() loop's numbers
     within ULPS_PER_STEP eps per step."""
@@ -207,7 +223,7 @@ def test_whole_sequence_call_equals_cell_kernel(monkeypatch, masked, return_sequ
     h0 = rng.normal(size=(5, 4)).astype(np.float32)
     mask = make_mask("gaps", rng, 5, 9) if masked else None
     (output, state), (ref_output, ref_state) = run_both(x, w, h0, mask, True, return_sequences, False,
-                                                        chunk_elements=120, fuse_inputs=fuse_inputs)
+                                                        chunk_elements=120, fuse_inputs=fuse_inputs, in_step=in_step)
     assert calls == ([] if masked else [1])
     steps_done = np.arange(1, 10)[None, :, None] if return_sequences else 9
     assert_fast_close("output", output, ref_output, steps_done)

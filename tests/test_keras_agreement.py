@@ -131,3 +131,34 @@ def test_tiny_files_expected_is_what_keras_predicts(keras_ref, tmp_path):
         for name, prediction in tiny_files.keras_predictions(tmp_path, x).items():
             assert_close(f"tiny model, {name}", tiny_files.expected(x), prediction)
 
+
+
+#: (batch, input_dim, units) that send the tanh/sigmoid fast loop down each of its layouts (refgru.core.fused,
+#: refgru.core.columns): the fused rows (B = 1), the columns with x_t in the step matmul (4 * input_dim <= units),
+#: and the columns with the inputs projected per chunk.
+LAYOUT_SIZES = {"rows": (1, 3, 8), "columns, inputs in the step": (4, 2, 8), "columns, inputs per chunk": (4, 5, 8)}
+
+
+@pytest.mark.parametrize("version", [3, 2])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("reset_after", [True, False])
+@pytest.mark.parametrize("layout", list(LAYOUT_SIZES))
+def test_every_fast_loop_layout_matches_keras(keras_ref, layout, reset_after, dtype, version):
+    """Each layout of the fast loop, with non-zero random biases, a mask with gaps and an initial state,
+    against Keras; the sizes are checked to pick the layout the test names."""
+    from refgru.core.columns import inputs_in_step
+    from refgru.core.fused import FUSE_INPUTS_MAX_MACS
+
+    batch, input_dim, units = LAYOUT_SIZES[layout]
+    rows = batch == 1 and units * (input_dim + units) <= FUSE_INPUTS_MAX_MACS
+    assert layout == ("rows" if rows else "columns, inputs in the step" if inputs_in_step(input_dim, units)
+                      else "columns, inputs per chunk")
+    rng = np.random.default_rng(11)
+    weights = random_weights(rng, input_dim, units, reset_after=reset_after, dtype=dtype)
+    x = rng.normal(size=(batch, 9, input_dim)).astype(dtype)
+    h0 = rng.normal(size=(batch, units)).astype(dtype)
+    for mask in (None, make_mask("gaps", rng, batch, 9)):
+        config = {"reset_after": reset_after, "return_sequences": True}
+        expected = keras_ref.keras_gru(version, weights, x, mask=mask, initial_state=h0, dtype=dtype, **config)
+        actual = refgru.gru(x, weights, mask=mask, initial_state=h0, keras_version=version, **config)
+        assert_close(f"Keras {version} {layout} {config} mask={mask is not None}", actual, expected)

@@ -37,7 +37,7 @@ from typing import Iterator
 import numpy as np
 
 from .cell import PROJECTION_CHUNK_ELEMENTS
-from .columns import column_loop, fuse_columns
+from .columns import column_loop, fuse_columns, inputs_in_step
 from .weights import GRUWeights
 
 #: Inputs are fused into the step matmul for ``B = 1`` while ``u * (input_dim + u)`` is at most this: small
@@ -51,14 +51,14 @@ class FusedWeights:
     """The weights rearranged for the fast loop, every array in the compute dtype.
 
     Attributes:
-        fuse_inputs: whether ``x_t`` is part of the step operand (the row layout), or projected per
-            chunk (the column layout, :func:`refgru.core.columns.fuse_columns` gives its arrays).
+        fuse_inputs: whether the loop runs in the fused row layout (``x_t`` in the step operand row), or
+            in the column layout (:func:`refgru.core.columns.fuse_columns` gives its arrays).
         step_kernel: fused, ``(d + 1 + u, k)`` with rows ``[W; b + rb; U]`` (``d = input_dim``) and
             columns ``[-a_r | -a_z | a_z | hU_h | x_h]`` (``hU_h`` only with ``reset_after``); in columns,
-            ``(k, u + 1)`` with rows ``[-rec_r; -rec_z; hU_h]`` and last the biases ``-(b_r + rb_r)``,
-            ``-(b_z + rb_z)``, ``rb_h``.
-        input_kernel, input_bias: in columns, ``(3u, input_dim)`` giving ``[-x_r; -x_z; x_h]`` without
-            biases, and ``b_h`` ``(u, 1)``, added to the ``x_h`` rows; ``None`` when fused.
+            ``(k, u + 1 (+ d))``, multiplying ``[h_tm1; 1 (; x_t)]`` into ``[-a_r; -a_z; hU_h]``.
+        input_kernel, input_bias: in columns, the chunk projection: ``[b_h, W_h^T]`` and ``None`` when the
+            inputs are in the step matmul, else ``[-W_r^T; -W_z^T; W_h^T]`` and ``b_h`` ``(u, 1)``;
+            ``None`` in rows.
         candidate_kernel: ``U_h`` ``(u, u)`` (fused) or ``U_h^T`` (columns) for ``reset_after=False``,
             where ``hh`` needs ``(r * h_tm1) @ U_h``; ``None`` with ``reset_after``.
     """
@@ -70,10 +70,12 @@ class FusedWeights:
     candidate_kernel: np.ndarray | None
 
 
-def fuse(w: GRUWeights, dtype: np.dtype, fuse_inputs: bool) -> FusedWeights:
-    """Rearrange ``w`` as :class:`FusedWeights` in ``dtype`` (see the module docstring)."""
+def fuse(w: GRUWeights, dtype: np.dtype, fuse_inputs: bool, in_step: bool | None = None) -> FusedWeights:
+    """Rearrange ``w`` as :class:`FusedWeights` in ``dtype`` (see the module docstring); ``in_step``: whether
+    the column layout puts ``x_t`` in the step matmul (``None``: :func:`refgru.core.columns.inputs_in_step`)."""
     if not fuse_inputs:
-        return FusedWeights(False, *fuse_columns(w, dtype))
+        in_step = inputs_in_step(w.input_dim, w.units) if in_step is None else in_step
+        return FusedWeights(False, *fuse_columns(w, dtype, in_step))
     u, d = w.units, w.input_dim
     no_bias = np.zeros(3 * u, dtype)
     b = no_bias if w.input_bias is None else w.input_bias
@@ -96,12 +98,12 @@ def fuse(w: GRUWeights, dtype: np.dtype, fuse_inputs: bool) -> FusedWeights:
 _CACHE: "weakref.WeakKeyDictionary[GRUWeights, dict]" = weakref.WeakKeyDictionary()
 
 
-def fused_weights(w: GRUWeights, dtype: np.dtype, fuse_inputs: bool) -> FusedWeights:
-    """:func:`fuse` once per ``(w, dtype, fuse_inputs)``: ``GRUWeights`` is immutable, so the result is kept."""
+def fused_weights(w: GRUWeights, dtype: np.dtype, fuse_inputs: bool, in_step: bool | None = None) -> FusedWeights:
+    """:func:`fuse` once per ``(w, dtype, layout)``: ``GRUWeights`` is immutable, so the result is kept."""
     per_weights = _CACHE.setdefault(w, {})
-    key = (np.dtype(dtype), bool(fuse_inputs))
+    key = (np.dtype(dtype), bool(fuse_inputs), in_step)
     if key not in per_weights:
-        per_weights[key] = fuse(w, key[0], key[1])
+        per_weights[key] = fuse(w, *key)
     return per_weights[key]
 
 
@@ -112,11 +114,14 @@ class FusedKernel:
         w: the weights; ``dtype``: the compute dtype.
         chunk_elements: about how many elements a chunk's buffers hold (this bounds memory).
         fuse_inputs: ``None`` decides by size (:data:`FUSE_INPUTS_MAX_MACS`).
+        in_step: for the column layout, whether ``x_t`` rides in the step matmul; ``None`` decides by size
+            (:func:`refgru.core.columns.inputs_in_step`).
     """
 
     def __init__(self, w: GRUWeights, dtype: np.dtype, chunk_elements: int = PROJECTION_CHUNK_ELEMENTS,
-                 fuse_inputs: bool | None = None):
-        self.w, self.dtype, self.chunk_elements, self.fuse_inputs = w, np.dtype(dtype), chunk_elements, fuse_inputs
+                 fuse_inputs: bool | None = None, in_step: bool | None = None):
+        self.w, self.dtype, self.chunk_elements = w, np.dtype(dtype), chunk_elements
+        self.fuse_inputs, self.in_step = fuse_inputs, in_step
 
     def steps(self, x: np.ndarray, initial_states: tuple[np.ndarray, ...]) -> Iterator[tuple]:
         """Yield ``(h, (h,), (h_tm1,), None)`` per step; ``h`` and ``h_tm1`` are views of the row buffer."""
@@ -136,7 +141,7 @@ class FusedKernel:
         fuse_inputs = self.fuse_inputs
         if fuse_inputs is None:
             fuse_inputs = batch == 1 and u * (d + u) <= FUSE_INPUTS_MAX_MACS
-        f = fused_weights(self.w, self.dtype, fuse_inputs)
+        f = fused_weights(self.w, self.dtype, fuse_inputs, None if fuse_inputs else self.in_step)
         if not fuse_inputs:
             return column_loop(f, x, h0, outputs, per_step, self.chunk_elements)
         return _row_loop(f, x, h0, outputs, per_step, self.chunk_elements)
