@@ -19,8 +19,8 @@ from .config import Graph, Ref
 from .feeds import model_feeds
 from .layers_rnn import GRULayer
 from .nested import NestedModel
-from .refs import flatten_refs, holds_ref, map_refs, tensor
-from .registry import Layer, escape, unexpected, where
+from .refs import flatten_refs, holds_ref, index_error, map_refs, tensor
+from .registry import Layer, escape, every_layer, unexpected, where
 
 
 class Model:
@@ -61,7 +61,7 @@ class Model:
         self._order = self._schedule()
         self._plans = {key: self._plan(key) for key in self._order if self._entries[key[0]].class_name != "InputLayer"}
         #: Whether a layer carries state from call to call (a stateful GRU, LSTM or SimpleRNN, nested ones included).
-        self.stateful = any(getattr(layer, "stateful", False) is True for layer in _every_layer(self.layers))
+        self.stateful = any(getattr(layer, "stateful", False) is True for layer in every_layer(self.layers))
         #: Return several outputs as a tuple (set by ``from_keras`` for a Keras 3 model built with a tuple).
         self.tuple_outputs = False
         #: ``strict=False`` loads: ``[(layer path, class, reason)]`` of the layers refgru cannot run, and the
@@ -149,7 +149,10 @@ class Model:
             raise RefgruError(f"input_layers: expected every InputLayer the outputs use, got {key[0]!r} missing")
         call, single, tensor_args = self._plans[key]
         if single is not None:  # one tensor argument and no keywords (most calls): no structure to map
-            args, kwargs, arg_masks = [tensor(values, single, 0)], {}, [[tensor(values, single, 1)], {}]
+            outputs, masks = values[(single.layer, single.node)]
+            if single.tensor >= len(outputs):
+                raise index_error(single, len(outputs))
+            args, kwargs, arg_masks = [outputs[single.tensor]], {}, [[masks[single.tensor]], {}]
         else:
             args = map_refs(call.args, lambda r: tensor(values, r, 0))
             kwargs = map_refs(call.kwargs, lambda r: tensor(values, r, 0))
@@ -288,12 +291,3 @@ class Model:
     def __repr__(self) -> str:
         return (f"<refgru Model {self.name!r}: {self.kind}, {len(self.layers)} layers, "
                 f"Keras {self.keras_version} semantics>")
-
-
-def _every_layer(layers: list[Layer]):
-    """``layers`` and, depth first, the layers they wrap (Bidirectional halves, nested models' layers)."""
-    stack = list(reversed(layers))
-    while stack:
-        layer = stack.pop()
-        yield layer
-        stack.extend(reversed(layer.sublayers))

@@ -34,8 +34,13 @@ def tensor(values: dict, ref: Ref, part: int) -> Any:
     """The array (``part=0``) or mask (``part=1``) of ``ref`` among computed ``values``."""
     computed = values[(ref.layer, ref.node)][part]
     if ref.tensor >= len(computed):
-        raise RefgruError(f"layer {ref.layer!r}: expected a tensor index below {len(computed)}, got {ref.tensor}")
+        raise index_error(ref, len(computed))
     return computed[ref.tensor]
 
 
-__all__ = ["flatten_refs", "holds_ref", "map_refs", "tensor"]
+def index_error(ref: Ref, count: int) -> RefgruError:
+    """The error for ``ref`` naming tensor ``ref.tensor`` of a call that gave only ``count`` tensors."""
+    return RefgruError(f"layer {ref.layer!r}: expected a tensor index below {count}, got {ref.tensor}")
+
+
+__all__ = ["flatten_refs", "holds_ref", "index_error", "map_refs", "tensor"]

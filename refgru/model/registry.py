@@ -14,7 +14,7 @@ Nothing here imports Keras, and nothing from the file is ever executed: a class 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -109,6 +109,15 @@ def register(*class_names: str, var_groups: tuple[str, ...] | None = None):
                 KERAS_VAR_GROUPS[name] = var_groups
         return builder
     return add
+
+
+def every_layer(layers: list[Layer]) -> Iterator[Layer]:
+    """``layers`` and, depth first, the layers they wrap (Bidirectional halves, nested models' layers)."""
+    stack = list(reversed(layers))
+    while stack:
+        layer = stack.pop()
+        yield layer
+        stack.extend(reversed(layer.sublayers))
 
 
 class unexpected:  # noqa: N801  (used as a function: ``with unexpected("x"):``)
