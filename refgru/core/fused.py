@@ -17,15 +17,16 @@ buffers, with no allocation and no copy between steps. For one sequence of a sma
 That is eight NumPy calls per step, the fewest of any layout, and it is used for one sequence of a
 small layer (``B = 1``, :data:`FUSE_INPUTS_MAX_MACS`), where a step costs its number of calls. Everywhere
 else arithmetic costs more than calls and the step's arrays must be contiguous (a column slice of
-``g`` is a strided array, measured 2-4x slower per call for ``B > 1``), so the inputs are not fused
-and the loop runs in the column layout of :mod:`refgru.core.columns`. Either way the inputs go
-through in chunks, so with ``return_sequences=False`` the memory used does not grow with T.
+``g`` is a strided array, measured 2-4x slower per call for ``B > 1``), so the loop runs in the column
+layout of :mod:`refgru.core.columns` (with ``x_t`` in its step matmul for narrow inputs,
+:func:`refgru.core.columns.inputs_in_step`). Either way the inputs go through in chunks, so with
+``return_sequences=False`` the memory used does not grow with T.
 
 The numbers differ from :func:`refgru.core.cell.cell` only by rounding: this sigmoid is ``1 / (1 + exp(-a))``
 for both signs of ``a`` (refgru's uses ``e / (1 + e)`` with ``e = exp(a)`` when ``a < 0``), matmuls sum in
 another order, and with fused inputs ``1 - z`` is ``sigmoid(-a_z)``. tests/test_fast_path.py bounds it.
 
-The fused weights are cached per :class:`GRUWeights` object and dtype, so a model's layer fuses once.
+The fused weights are cached per :class:`GRUWeights` object, dtype and layout, so a model's layer fuses once.
 """
 
 from __future__ import annotations
