@@ -1,7 +1,8 @@
-"""Predict in batches with bounded memory: a batch size from a memory budget, streamed files, progress, Dask.
+"""Predict in batches with bounded memory: streamed files, progress, Dask (batch sizes: :mod:`refgru.batching`,
+re-exported here).
 
 Rows are independent in a stateless model, so the results do not depend on the batch size. A stateful
-GRU carries its state from one batch to the next: :func:`predict_stream` runs batches strictly in row
+GRU, LSTM or SimpleRNN carries its state from one batch to the next: :func:`predict_stream` runs batches strictly in row
 order, one after the other, and never reorders or parallelizes them; :func:`predict_dask` refuses a
 stateful model, because Dask runs blocks in parallel.
 """
