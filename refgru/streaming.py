@@ -98,8 +98,8 @@ def predict_stream(predict_fn: Callable[[Any], Any], reader: Any, writer: Any, b
 
 
 def _bad_rows(x: Any, start: int) -> list[int]:
-    rows = [r for r in map(nonfinite_rows, row_arrays(x)) if len(r)]
-    return sorted({int(i) + start for r in rows for i in r}) if rows else []
+    rows = [nonfinite_rows(v) for v in row_arrays(x)]
+    return sorted({int(i) + start for r in rows for i in r})
 
 
 class ArrayReader:
@@ -156,14 +156,9 @@ class OneBatchWriter:
         self.inputs, self.result = row_arrays(x), None
 
     def write(self, result: Any) -> None:
-        if isinstance(result, np.ndarray):  # one output (the common case): no structure to rebuild
-            self.result = result.copy() if self._aliases(result) else result
-            return
-        parts = [a.copy() if self._aliases(a) else a for _, a in result_parts(result, None)]
-        self.result = _rebuild(result, iter(parts)) if isinstance(result, (dict, list, tuple)) else parts[0]
-
-    def _aliases(self, a: np.ndarray) -> bool:
-        return any(np.may_share_memory(a, v) for v in self.inputs)
+        parts = [a.copy() if any(np.may_share_memory(a, v) for v in self.inputs) else a
+                 for _, a in result_parts(result, None)]
+        self.result = _rebuild(result, iter(parts))
 
     def close(self) -> None:
         pass

@@ -197,6 +197,10 @@ def test_fused_weights_are_cached_per_weights_and_dtype():
     assert fused.fused_weights(w, np.dtype("float32"), True) is a
     assert fused.fused_weights(w, np.dtype("float64"), True) is not a
     assert fused.fused_weights(w, np.dtype("float32"), False).fuse_inputs is False
+    by_size = columns.inputs_in_step(w.input_dim, w.units)  # the layout chosen by size is one cache entry
+    f32 = np.dtype("float32")
+    assert fused.fused_weights(w, f32, False, by_size) is fused.fused_weights(w, f32, False)
+    assert fused.fused_weights(w, f32, True, not by_size) is a  # in_step means nothing for the row layout
 
 
 def test_column_layout_puts_inputs_in_the_step_matmul_by_size():

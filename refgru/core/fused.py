@@ -75,8 +75,7 @@ def fuse(w: GRUWeights, dtype: np.dtype, fuse_inputs: bool, in_step: bool | None
     """Rearrange ``w`` as :class:`FusedWeights` in ``dtype`` (see the module docstring); ``in_step``: whether
     the column layout puts ``x_t`` in the step matmul (``None``: :func:`refgru.core.columns.inputs_in_step`)."""
     if not fuse_inputs:
-        in_step = inputs_in_step(w.input_dim, w.units) if in_step is None else in_step
-        return FusedWeights(False, *fuse_columns(w, dtype, in_step))
+        return FusedWeights(False, *fuse_columns(w, dtype, _in_step(w, False, in_step)))
     u, d = w.units, w.input_dim
     no_bias = np.zeros(3 * u, dtype)
     b = no_bias if w.input_bias is None else w.input_bias
@@ -96,13 +95,20 @@ def fuse(w: GRUWeights, dtype: np.dtype, fuse_inputs: bool, in_step: bool | None
     return FusedWeights(True, step, None, None, candidate)
 
 
+def _in_step(w: GRUWeights, fuse_inputs: bool, in_step: bool | None) -> bool | None:
+    """``in_step`` as the layout uses it: ``None`` for the row layout, else a bool (``None``: by size)."""
+    if fuse_inputs:
+        return None
+    return inputs_in_step(w.input_dim, w.units) if in_step is None else bool(in_step)
+
+
 _CACHE: "weakref.WeakKeyDictionary[GRUWeights, dict]" = weakref.WeakKeyDictionary()
 
 
 def fused_weights(w: GRUWeights, dtype: np.dtype, fuse_inputs: bool, in_step: bool | None = None) -> FusedWeights:
     """:func:`fuse` once per ``(w, dtype, layout)``: ``GRUWeights`` is immutable, so the result is kept."""
     per_weights = _CACHE.setdefault(w, {})
-    key = (np.dtype(dtype), bool(fuse_inputs), in_step)
+    key = (np.dtype(dtype), bool(fuse_inputs), _in_step(w, fuse_inputs, in_step))
     if key not in per_weights:
         per_weights[key] = fuse(w, *key)
     return per_weights[key]

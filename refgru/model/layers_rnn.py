@@ -80,11 +80,8 @@ class GRULayer(Layer):
         for key, spec in (("activation", activation_spec), ("recurrent_activation", recurrent_spec)):
             get_activation(spec, ctx.keras_version, f"{where(cfg, class_name)} {key}")  # refuse bad names at load
         self.state: np.ndarray | None = None
-        self._gru_options = resolved({
-            "activation": activation_spec, "recurrent_activation": recurrent_spec, "return_state": True,
-            "return_sequences": self.return_sequences, "go_backwards": self.go_backwards,
-            "zero_output_for_mask": self.zero_output_for_mask, "keras_version": ctx.keras_version,
-            "compute_dtype": self.compute_dtype})  # the layer's options never change: resolved once
+        # The layer's options never change: resolved once (run() always asks for the state too).
+        self._gru_options = resolved({**self.options(), "return_state": True})
 
     def options(self) -> dict:
         """The GRU options, as the ``config_dict`` of :meth:`refgru.model.Model.gru_layers`."""

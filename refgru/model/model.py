@@ -19,7 +19,7 @@ from .config import Graph, Ref
 from .feeds import model_feeds
 from .layers_rnn import GRULayer
 from .nested import NestedModel
-from .refs import flatten_refs, holds_ref, index_error, map_refs, tensor
+from .refs import flatten_refs, holds_ref, map_refs, tensor
 from .registry import Layer, escape, every_layer, unexpected, where
 
 
@@ -149,10 +149,7 @@ class Model:
             raise RefgruError(f"input_layers: expected every InputLayer the outputs use, got {key[0]!r} missing")
         call, single, tensor_args = self._plans[key]
         if single is not None:  # one tensor argument and no keywords (most calls): no structure to map
-            outputs, masks = values[(single.layer, single.node)]
-            if single.tensor >= len(outputs):
-                raise index_error(single, len(outputs))
-            args, kwargs, arg_masks = [outputs[single.tensor]], {}, [[masks[single.tensor]], {}]
+            args, kwargs, arg_masks = [tensor(values, single, 0)], {}, [[tensor(values, single, 1)], {}]
         else:
             args = map_refs(call.args, lambda r: tensor(values, r, 0))
             kwargs = map_refs(call.kwargs, lambda r: tensor(values, r, 0))

@@ -34,13 +34,8 @@ def tensor(values: dict, ref: Ref, part: int) -> Any:
     """The array (``part=0``) or mask (``part=1``) of ``ref`` among computed ``values``."""
     computed = values[(ref.layer, ref.node)][part]
     if ref.tensor >= len(computed):
-        raise index_error(ref, len(computed))
+        raise RefgruError(f"layer {ref.layer!r}: expected a tensor index below {len(computed)}, got {ref.tensor}")
     return computed[ref.tensor]
 
 
-def index_error(ref: Ref, count: int) -> RefgruError:
-    """The error for ``ref`` naming tensor ``ref.tensor`` of a call that gave only ``count`` tensors."""
-    return RefgruError(f"layer {ref.layer!r}: expected a tensor index below {count}, got {ref.tensor}")
-
-
-__all__ = ["flatten_refs", "holds_ref", "index_error", "map_refs", "tensor"]
+__all__ = ["flatten_refs", "holds_ref", "map_refs", "tensor"]
